@@ -1,0 +1,83 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/store"
+)
+
+// Env is what one test gets: its own migrated database on the package's
+// shared PostgreSQL server, its own embedded Kafka broker and Align
+// simulator.
+type Env struct {
+	PG          *Postgres
+	DatabaseURL string
+	Pool        *pgxpool.Pool
+	Kafka       *Kafka
+	Align       *Align
+}
+
+var (
+	sharedOnce sync.Once
+	sharedPG   *Postgres
+	sharedErr  error
+)
+
+// Main is for TestMain: it runs the package's tests and stops the shared
+// PostgreSQL server afterwards, whatever the outcome.
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if sharedPG != nil {
+		sharedPG.Stop()
+	}
+	os.Exit(code)
+}
+
+// SharedPostgres starts the package's PostgreSQL server on first use.
+func SharedPostgres() (*Postgres, error) {
+	sharedOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		sharedPG, sharedErr = StartPostgres(ctx)
+	})
+	return sharedPG, sharedErr
+}
+
+// New gives the test a fresh database and Kafka broker, torn down by
+// t.Cleanup. It fails the test, never skips it, when PostgreSQL cannot start.
+func New(t testing.TB) *Env {
+	t.Helper()
+	pg, err := SharedPostgres()
+	if err != nil {
+		t.Fatalf("testenv: PostgreSQL is required and could not start: %v", err)
+	}
+	ctx := context.Background()
+	url, err := pg.NewDatabase(ctx)
+	if err != nil {
+		t.Fatalf("testenv: creating test database: %v", err)
+	}
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	k, err := StartKafka(4, "")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(k.Close)
+	a, err := StartAlign("")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(a.Close)
+	return &Env{PG: pg, DatabaseURL: url, Pool: pool, Kafka: k, Align: a}
+}

@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/illumera/alignsync/sinks/align"
+)
+
+// runner executes one company's operations against Align.
+type runner struct {
+	db  db
+	api alignAPI
+}
+
+// run performs the operation and returns the links it produced. A retry
+// (attempts > 1) first looks for what an interrupted earlier run may have
+// created in Align.
+func (r runner) run(ctx context.Context, row outboxRow) ([]link, error) {
+	p := row.Op.Payload
+	switch row.Op.Kind {
+	case ProjectCreate:
+		return r.createProject(ctx, row.Key, p)
+	case ProjectUpdate:
+		return nil, r.updateProject(ctx, p)
+	case WikiWrite:
+		return r.writeWiki(ctx, row.Key, p.ProjectID)
+	case UserInvite:
+		id, err := r.inviteUser(ctx, row.Key, p.TalentID)
+		return []link{{"user", p.TalentID, id}}, err
+	case MemberAdd:
+		return r.addMember(ctx, row.Key, p.EngagementID, p.ProjectID, p.TalentID)
+	case MemberRemove:
+		return nil, r.removeMember(ctx, p.ProjectID, p.TalentID)
+	case EntryCreate:
+		return r.createEntry(ctx, row.Key, row.Attempts > 1, p)
+	case EntryUpdate:
+		return nil, r.updateEntry(ctx, p)
+	case EntrySubmit:
+		return nil, r.submitEntry(ctx, p.EntryID)
+	}
+	return nil, permanent("unknown operation kind %q", row.Op.Kind)
+}
+
+func projectRequest(title string, description *string, status string) align.CreateProjectRequest {
+	on := true
+	return align.CreateProjectRequest{Name: title, Description: description,
+		Status: align.ProjectStatus(status), TimeBillingEnabled: &on}
+}
+
+func (r runner) createProject(ctx context.Context, key string, p Payload) ([]link, error) {
+	req := projectRequest(p.Title, p.Description, p.Status)
+	req.ExternalRef = &align.ExternalRef{Provider: provider, ExternalType: "project", ExternalID: p.ProjectID}
+	proj, created, err := r.api.CreateProject(ctx, idem(key, req), req)
+	if err != nil {
+		return nil, err
+	}
+	if !created { // it existed (a dependency sync got there first): bring it up to date
+		if err := r.patchProject(ctx, proj.ID, p.Title, p.Description, p.Status); err != nil {
+			return nil, err
+		}
+	}
+	return []link{{"project", p.ProjectID, proj.ID}}, nil
+}
+
+func (r runner) patchProject(ctx context.Context, alignID, title string, description *string, status string) error {
+	req := projectRequest(title, description, status)
+	_, err := r.api.UpdateProject(ctx, alignID, align.UpdateProjectRequest{Name: &req.Name,
+		Description: req.Description, Status: &req.Status, TimeBillingEnabled: req.TimeBillingEnabled})
+	return err
+}
+
+func (r runner) updateProject(ctx context.Context, p Payload) error {
+	id, err := r.ensureProject(ctx, p.ProjectID)
+	if err != nil {
+		return err
+	}
+	return r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+}
+
+func (r runner) inviteUser(ctx context.Context, key, talentID string) (string, error) {
+	t, err := r.db.talent(ctx, talentID)
+	if err != nil {
+		return "", err
+	}
+	req := align.InviteUserRequest{Email: t.Email, Name: t.FullName,
+		Role: "developer", ExternalRef: &align.ExternalRef{Provider: provider, ExternalType: "talent", ExternalID: talentID}}
+	res, err := r.api.InviteUser(ctx, idem(key, req), req)
+	return res.UserID, err
+}
+
+func (r runner) addMember(ctx context.Context, key, engagementID, projectID, talentID string) ([]link, error) {
+	pid, err := r.ensureProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	uid, err := r.ensureUser(ctx, talentID)
+	if err != nil {
+		return nil, err
+	}
+	req := align.AddMemberRequest{UserID: uid, Role: "developer"}
+	if _, _, err := r.api.AddMember(ctx, idem(key+"/"+pid, req), pid, req); err != nil {
+		return nil, err
+	}
+	return []link{{"project_member", engagementID, pid + "/" + uid}}, nil
+}
+
+func (r runner) removeMember(ctx context.Context, projectID, talentID string) error {
+	pid, err := r.db.alignID(ctx, "project", projectID)
+	if err != nil || pid == "" {
+		return err // never synced: nothing to remove
+	}
+	uid, err := r.db.alignID(ctx, "user", talentID)
+	if err != nil || uid == "" {
+		return err
+	}
+	if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// writeWiki writes the staffing plan, updating the page when it exists: a
+// repeated externalRef returns the existing page without updating it.
+func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]link, error) {
+	pid, err := r.ensureProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := r.db.project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := r.db.openRoles(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	title, content := staffingPlanTitle, staffingPlan(proj.Title, roles)
+	pageID, err := r.db.alignID(ctx, "wiki_page", projectID)
+	if err != nil {
+		return nil, err
+	}
+	if pageID == "" {
+		req := align.CreateWikiPageRequest{Title: title, Content: &content,
+			ExternalRef: &align.ExternalRef{Provider: provider, ExternalType: "staffing_plan", ExternalID: projectID}}
+		page, created, err := r.api.CreateWikiPage(ctx, idem(key+"/"+pid, req), pid, req)
+		if err != nil || created {
+			return []link{{"wiki_page", projectID, page.ID}}, err
+		}
+		pageID = page.ID
+	}
+	_, err = r.api.UpdateWikiPage(ctx, pageID, align.UpdateWikiPageRequest{Title: &title, Content: &content})
+	return []link{{"wiki_page", projectID, pageID}}, err
+}
+
+// idem derives the Idempotency-Key of a POST from the operation's key and
+// the request body. Bodies read rows at run time (the talent's name, the
+// engagement's rate): after a fix to the data, a retry is a new request, not
+// a 422 idempotency_mismatch; with the data unchanged it is the same request.
+func idem(key string, body any) string {
+	b, _ := json.Marshal(body)
+	h := fnv.New32a()
+	h.Write(b)
+	return fmt.Sprintf("%s/%08x", key, h.Sum32())
+}

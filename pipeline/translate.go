@@ -1,0 +1,172 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Change is one captured row change, as the translator needs it.
+type Change struct {
+	Table     string
+	Op        string // c, u, d or t
+	Before    map[string]any
+	After     map[string]any
+	CommitLSN uint64
+	Index     int
+	TsMs      int64 // source commit time, for end-to-end latency
+}
+
+// ID is the change's identity: commit LSN and index within its transaction.
+func (c Change) ID() string { return fmt.Sprintf("%d/%d", c.CommitLSN, c.Index) }
+
+// CompanyID is the tenant the change belongs to, or "" for tables that carry
+// none (talent).
+func (c Change) CompanyID() string {
+	row := c.After
+	if row == nil {
+		row = c.Before
+	}
+	if c.Table == "companies" {
+		return str(row, "id")
+	}
+	return str(row, "company_id")
+}
+
+// Kind names an Align operation.
+type Kind string
+
+// The operations the pipeline knows.
+const (
+	ProjectCreate Kind = "project.create"
+	ProjectUpdate Kind = "project.update"
+	WikiWrite     Kind = "wiki_page.write"
+	UserInvite    Kind = "user.invite"
+	MemberAdd     Kind = "project_member.add"
+	MemberRemove  Kind = "project_member.remove"
+	EntryCreate   Kind = "time_entry.create"
+	EntryUpdate   Kind = "time_entry.update"
+	EntrySubmit   Kind = "time_entry.submit"
+)
+
+// EntityType is the outbox entity_type of an operation kind.
+func (k Kind) EntityType() string {
+	switch k {
+	case ProjectCreate, ProjectUpdate:
+		return "project"
+	case WikiWrite:
+		return "wiki_page"
+	case UserInvite:
+		return "user"
+	case MemberAdd, MemberRemove:
+		return "project_member"
+	default:
+		return "time_entry"
+	}
+}
+
+// Payload is what an operation needs at execution time. Rows that must be
+// current when the call is made (the talent's email, the engagement's rate,
+// the open roles) are read then, not here.
+type Payload struct {
+	ProjectID    string  `json:"projectId,omitempty"`
+	TalentID     string  `json:"talentId,omitempty"`
+	EngagementID string  `json:"engagementId,omitempty"`
+	EntryID      string  `json:"entryId,omitempty"`
+	AdjustmentOf string  `json:"adjustmentOf,omitempty"`
+	Title        string  `json:"title,omitempty"`
+	Description  *string `json:"description,omitempty"`
+	Status       string  `json:"status,omitempty"` // Align's project status
+	Minutes      int     `json:"minutes,omitempty"`
+	WorkDate     string  `json:"workDate,omitempty"`
+	// Row is the source row after the change: what was last synced, for
+	// comparing when a later change arrives without old values.
+	Row map[string]any `json:"row,omitempty"`
+}
+
+// Op is one Align operation derived from a change.
+type Op struct {
+	Kind     Kind
+	EntityID string // the Illumera id the operation is about
+	Payload  Payload
+	// Touches are the entity keys this operation changes; DependsOn the keys
+	// whose earlier operations must be done first.
+	Touches   []string
+	DependsOn []string
+}
+
+// IdempotencyKey is stable across redeliveries and replays of the change.
+func (o Op) IdempotencyKey(c Change) string { return c.ID() + "/" + string(o.Kind) }
+
+// Entity keys: the unit of ordering inside a company's lane.
+func projectKey(id string) string { return "project:" + id }
+func userKey(id string) string    { return "user:" + id }
+func memberKey(id string) string  { return "member:" + id }
+func entryKey(id string) string   { return "entry:" + id }
+func wikiKey(id string) string    { return "wiki:" + id }
+
+// Translate maps a change to the Align operations it calls for. It is pure:
+// the same change always gives the same operations. For an update without old
+// values the caller passes what was last synced as c.Before.
+func Translate(c Change) []Op {
+	if c.Op == "t" || c.Op == "d" {
+		return nil // deletes and truncates have no Align counterpart
+	}
+	switch c.Table {
+	case "projects":
+		return translateProject(c)
+	case "engagements":
+		return translateEngagement(c)
+	case "time_entries":
+		return translateEntry(c)
+	}
+	return nil
+}
+
+func str(row map[string]any, key string) string {
+	switch v := row[key].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case fmt.Stringer:
+		return v.String()
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func optStr(row map[string]any, key string) *string {
+	if row[key] == nil {
+		return nil
+	}
+	s := str(row, key)
+	return &s
+}
+
+func integer(row map[string]any, key string) int {
+	n, _ := strconv.Atoi(str(row, key))
+	return n
+}
+
+// changed reports whether any of keys differs between before and after; with
+// no before everything counts as changed.
+func changed(before, after map[string]any, keys ...string) bool {
+	if before == nil {
+		return true
+	}
+	for _, k := range keys {
+		if str(before, k) != str(after, k) || (before[k] == nil) != (after[k] == nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// becomes reports a transition of status into to: inserted so, or updated to
+// it from another value.
+func becomes(c Change, to string) bool {
+	if str(c.After, "status") != to {
+		return false
+	}
+	return c.Op == "c" || c.Before == nil || str(c.Before, "status") != to
+}

@@ -1,0 +1,94 @@
+package pipeline
+
+// alignProjectStatus maps Illumera's project status to Align's.
+func alignProjectStatus(s string) string {
+	switch s {
+	case "active":
+		return "active"
+	case "completed":
+		return "completed"
+	default: // draft, open, on_hold: not started or paused
+		return "on_hold"
+	}
+}
+
+func translateProject(c Change) []Op {
+	id := str(c.After, "id")
+	p := Payload{
+		ProjectID:   id,
+		Title:       str(c.After, "title"),
+		Description: optStr(c.After, "description"),
+		Status:      alignProjectStatus(str(c.After, "status")),
+		Row:         c.After,
+	}
+	var ops []Op
+	switch {
+	case c.Op == "c":
+		ops = append(ops, Op{Kind: ProjectCreate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
+	case changed(c.Before, c.After, "title", "description", "status"):
+		ops = append(ops, Op{Kind: ProjectUpdate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
+	}
+	if becomes(c, "active") {
+		ops = append(ops, Op{Kind: WikiWrite, EntityID: id, Payload: Payload{ProjectID: id},
+			Touches: []string{wikiKey(id)}, DependsOn: []string{projectKey(id)}})
+	}
+	return ops
+}
+
+func translateEngagement(c Change) []Op {
+	e := Payload{
+		EngagementID: str(c.After, "id"),
+		ProjectID:    str(c.After, "project_id"),
+		TalentID:     str(c.After, "talent_id"),
+		Row:          c.After,
+	}
+	switch {
+	case becomes(c, "accepted"):
+		return []Op{
+			{Kind: UserInvite, EntityID: e.TalentID, Payload: e, Touches: []string{userKey(e.TalentID)}},
+			{Kind: MemberAdd, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
+				DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}},
+		}
+	case c.Op == "u" && becomes(c, "ended"):
+		return []Op{{Kind: MemberRemove, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
+			DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}}}
+	}
+	return nil
+}
+
+// editable statuses: Align accepts edits only while draft or rejected.
+func editable(status string) bool { return status == "draft" || status == "rejected" }
+
+func translateEntry(c Change) []Op {
+	id := str(c.After, "id")
+	p := Payload{
+		EntryID:      id,
+		EngagementID: str(c.After, "engagement_id"),
+		ProjectID:    str(c.After, "project_id"),
+		TalentID:     str(c.After, "talent_id"),
+		AdjustmentOf: str(c.After, "adjustment_of"),
+		Minutes:      integer(c.After, "minutes"),
+		WorkDate:     str(c.After, "work_date"),
+		Description:  optStr(c.After, "description"),
+		Row:          c.After,
+	}
+	status := str(c.After, "status")
+	var ops []Op
+	if c.Op == "c" {
+		if status != "draft" && status != "submitted" {
+			return nil // approved and later statuses come from Align
+		}
+		deps := []string{projectKey(p.ProjectID), userKey(p.TalentID), memberKey(p.EngagementID)}
+		if p.AdjustmentOf != "" {
+			deps = append(deps, entryKey(p.AdjustmentOf))
+		}
+		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}, DependsOn: deps})
+	} else if changed(c.Before, c.After, "minutes", "work_date", "description") &&
+		(editable(status) || (c.Before != nil && editable(str(c.Before, "status")))) {
+		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}})
+	}
+	if becomes(c, "submitted") {
+		ops = append(ops, Op{Kind: EntrySubmit, EntityID: id, Payload: Payload{EntryID: id, Row: c.After}, Touches: []string{entryKey(id)}})
+	}
+	return ops
+}

@@ -1,0 +1,121 @@
+package pipeline
+
+import (
+	"reflect"
+	"testing"
+)
+
+func row(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func project(status string) map[string]any {
+	return row("id", "p1", "company_id", "c1", "title", "Radar", "description", "Build it", "status", status)
+}
+
+func engagement(status string) map[string]any {
+	return row("id", "e1", "company_id", "c1", "project_id", "p1", "talent_id", "t1", "rate_cents", 9000, "status", status)
+}
+
+func entry(status string, minutes int) map[string]any {
+	return row("id", "x1", "company_id", "c1", "engagement_id", "e1", "project_id", "p1", "talent_id", "t1",
+		"work_date", "2026-11-20", "minutes", minutes, "description", "work", "status", status, "adjustment_of", nil)
+}
+
+func kinds(ops []Op) []Kind {
+	out := []Kind{}
+	for _, o := range ops {
+		out = append(out, o.Kind)
+	}
+	return out
+}
+
+func TestTranslate(t *testing.T) {
+	adjustment := entry("draft", 30)
+	adjustment["id"], adjustment["adjustment_of"] = "x2", "x1"
+	retitled := project("open")
+	retitled["title"] = "Radar II"
+	edited := entry("rejected", 90)
+	tests := []struct {
+		name   string
+		change Change
+		want   []Kind
+	}{
+		{"project inserted", Change{Table: "projects", Op: "c", After: project("draft")}, []Kind{ProjectCreate}},
+		{"project inserted active writes the staffing page", Change{Table: "projects", Op: "c", After: project("active")}, []Kind{ProjectCreate, WikiWrite}},
+		{"project title updated", Change{Table: "projects", Op: "u", Before: project("open"), After: retitled}, []Kind{ProjectUpdate}},
+		{"project becomes active", Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")}, []Kind{ProjectUpdate, WikiWrite}},
+		{"project already active, other column updated", Change{Table: "projects", Op: "u", Before: project("active"), After: project("active")}, []Kind{}},
+		{"project deleted", Change{Table: "projects", Op: "d", Before: project("draft")}, []Kind{}},
+		{"engagement inserted accepted", Change{Table: "engagements", Op: "c", After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement becomes accepted", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement invited", Change{Table: "engagements", Op: "c", After: engagement("invited")}, []Kind{}},
+		{"engagement accepted to active", Change{Table: "engagements", Op: "u", Before: engagement("accepted"), After: engagement("active")}, []Kind{}},
+		{"engagement becomes ended", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")}, []Kind{MemberRemove}},
+		{"time entry inserted draft", Change{Table: "time_entries", Op: "c", After: entry("draft", 60)}, []Kind{EntryCreate}},
+		{"time entry inserted submitted", Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)}, []Kind{EntryCreate, EntrySubmit}},
+		{"time entry edited while draft", Change{Table: "time_entries", Op: "u", Before: entry("draft", 60), After: entry("draft", 75)}, []Kind{EntryUpdate}},
+		{"time entry edited while rejected", Change{Table: "time_entries", Op: "u", Before: entry("rejected", 60), After: edited}, []Kind{EntryUpdate}},
+		{"time entry edited while submitted", Change{Table: "time_entries", Op: "u", Before: entry("submitted", 60), After: entry("submitted", 75)}, []Kind{}},
+		{"time entry becomes submitted", Change{Table: "time_entries", Op: "u", Before: entry("draft", 60), After: entry("submitted", 60)}, []Kind{EntrySubmit}},
+		{"time entry resubmitted after rejection with an edit", Change{Table: "time_entries", Op: "u", Before: entry("rejected", 60), After: entry("submitted", 45)}, []Kind{EntryUpdate, EntrySubmit}},
+		{"approved comes from Align: no echo", Change{Table: "time_entries", Op: "u", Before: entry("submitted", 60), After: entry("approved", 60)}, []Kind{}},
+		{"rejected comes from Align: no echo", Change{Table: "time_entries", Op: "u", Before: entry("submitted", 60), After: entry("rejected", 60)}, []Kind{}},
+		{"locked comes from Align: no echo", Change{Table: "time_entries", Op: "u", Before: entry("approved", 60), After: entry("locked", 60)}, []Kind{}},
+		{"invoiced comes from Align: no echo", Change{Table: "time_entries", Op: "u", Before: entry("locked", 60), After: entry("invoiced", 60)}, []Kind{}},
+		{"adjustment entry inserted", Change{Table: "time_entries", Op: "c", After: adjustment}, []Kind{EntryCreate}},
+		{"talent changes carry no operation", Change{Table: "talent", Op: "u", After: row("id", "t1")}, []Kind{}},
+		{"truncate", Change{Table: "projects", Op: "t"}, []Kind{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := kinds(Translate(tt.change))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Translate = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTranslateProjectCreateFields(t *testing.T) {
+	for status, want := range map[string]string{"draft": "on_hold", "open": "on_hold", "on_hold": "on_hold", "active": "active", "completed": "completed"} {
+		ops := Translate(Change{Table: "projects", Op: "c", After: project(status)})
+		p := ops[0].Payload
+		if p.Status != want || p.Title != "Radar" || p.Description == nil || *p.Description != "Build it" || p.ProjectID != "p1" {
+			t.Errorf("status %s: payload %+v, want Align status %s with title and description", status, p, want)
+		}
+	}
+}
+
+func TestTranslateDependencies(t *testing.T) {
+	adj := entry("draft", 30)
+	adj["id"], adj["adjustment_of"] = "x2", "x1"
+	ops := Translate(Change{Table: "time_entries", Op: "c", After: adj})
+	want := []string{"project:p1", "user:t1", "member:e1", "entry:x1"}
+	if !reflect.DeepEqual(ops[0].DependsOn, want) || ops[0].Payload.AdjustmentOf != "x1" {
+		t.Fatalf("adjustment create depends on %v (adjustmentOf %q), want %v", ops[0].DependsOn, ops[0].Payload.AdjustmentOf, want)
+	}
+	ops = Translate(Change{Table: "engagements", Op: "c", After: engagement("accepted")})
+	if !reflect.DeepEqual(ops[1].DependsOn, []string{"project:p1", "user:t1"}) {
+		t.Fatalf("member add depends on %v", ops[1].DependsOn)
+	}
+	ops = Translate(Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")})
+	if !reflect.DeepEqual(ops[1].DependsOn, []string{"project:p1"}) {
+		t.Fatalf("wiki write depends on %v", ops[1].DependsOn)
+	}
+}
+
+func TestIdempotencyKeyStable(t *testing.T) {
+	c := Change{Table: "projects", Op: "c", After: project("active"), CommitLSN: 0x16B37A0, Index: 3}
+	a, b := Translate(c), Translate(c)
+	if a[0].IdempotencyKey(c) != b[0].IdempotencyKey(c) || a[0].IdempotencyKey(c) == a[1].IdempotencyKey(c) {
+		t.Fatalf("keys %q %q %q: must be stable per change and distinct per operation", a[0].IdempotencyKey(c), b[0].IdempotencyKey(c), a[1].IdempotencyKey(c))
+	}
+	if got := (Change{Table: "companies", After: row("id", "c9")}).CompanyID(); got != "c9" {
+		t.Fatalf("company of a companies row = %q", got)
+	}
+}
