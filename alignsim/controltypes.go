@@ -83,6 +83,7 @@ type State struct {
 	Deliveries       []Delivery        `json:"deliveries"`
 }
 
+// Project is a project as GET /projects/:id shows it.
 type Project struct {
 	ID                 string    `json:"id"`
 	Name               string    `json:"name"`
@@ -93,6 +94,7 @@ type Project struct {
 	UpdatedAt          time.Time `json:"updatedAt"`
 }
 
+// User is a user as GET /users shows it, plus the metadata of its invite.
 type User struct {
 	ID        string          `json:"id"`
 	Email     string          `json:"email"`
@@ -102,6 +104,7 @@ type User struct {
 	CreatedAt time.Time       `json:"createdAt"`
 }
 
+// Member is a project membership.
 type Member struct {
 	ProjectID string    `json:"projectId"`
 	UserID    string    `json:"userId"`
@@ -109,6 +112,7 @@ type Member struct {
 	AddedAt   time.Time `json:"addedAt"`
 }
 
+// TimeEntry is a time entry as GET /time-entries/:id shows it.
 type TimeEntry struct {
 	ID               string          `json:"id"`
 	ProjectID        string          `json:"projectId"`
@@ -129,6 +133,7 @@ type TimeEntry struct {
 	UpdatedAt        time.Time       `json:"updatedAt"`
 }
 
+// WikiPage is a wiki page of a project.
 type WikiPage struct {
 	ID        string    `json:"id"`
 	ProjectID string    `json:"projectId"`
@@ -138,6 +143,7 @@ type WikiPage struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// IntegrationLink ties an externalRef to the entity it created.
 type IntegrationLink struct {
 	Provider        string    `json:"provider"`
 	ExternalType    string    `json:"externalType"`

@@ -40,7 +40,9 @@ type outboxRow struct {
 	Op          storedOp
 }
 
-func (r outboxRow) keys() []string { return append(append([]string{}, r.Op.Touches...), r.Op.DependsOn...) }
+func (r outboxRow) keys() []string {
+	return append(append([]string{}, r.Op.Touches...), r.Op.DependsOn...)
+}
 
 // source is where a change came from, recorded with its operations.
 type source struct {
