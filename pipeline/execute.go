@@ -54,7 +54,7 @@ func (l *lane) connection(ctx context.Context) (connState, error) {
 func (l *lane) execute(ctx context.Context, row outboxRow) error {
 	if l.conn.status == "error" {
 		l.block(row)
-		l.sink.metrics.operation(row, "parked")
+		l.record(row, "parked")
 		return l.sink.outbox.failed(ctx, row.ID, "Align connection is in error: reconnect with a valid key, then Retry Failed", nil, false)
 	}
 	if err := l.sink.outbox.processing(ctx, row.ID); err != nil {
@@ -70,7 +70,7 @@ func (l *lane) execute(ctx context.Context, row outboxRow) error {
 		if err := l.sink.outbox.done(ctx, row, links); err != nil {
 			return err
 		}
-		l.sink.metrics.completed(row)
+		l.record(row, "done")
 		return nil
 	}
 	return l.park(ctx, row, err)
@@ -90,16 +90,16 @@ func (l *lane) park(ctx context.Context, row outboxRow, cause error) error {
 		l.sink.logger.Warn("Align refused the company's key; its operations are parked",
 			slog.String("company_id", l.companyID), slog.String("error", msg))
 		l.block(row)
-		l.sink.metrics.operation(row, "parked")
+		l.record(row, "parked")
 		return l.sink.outbox.failed(ctx, row.ID, msg, nil, true)
 	case parkPermanent:
 		l.block(row)
-		l.sink.metrics.operation(row, "failed")
+		l.record(row, "failed")
 		return l.sink.outbox.failed(ctx, row.ID, msg, nil, false)
 	}
 	next := time.Now().Add(retryDelay(row.Attempts, cause))
 	l.block(row)
-	l.sink.metrics.operation(row, "retry_later")
+	l.record(row, "retry_later")
 	return l.sink.outbox.failed(ctx, row.ID, msg, &next, false)
 }
 

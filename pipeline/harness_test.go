@@ -96,6 +96,7 @@ func (h *harness) startSink(cfg Config) *Sink {
 		if err := <-done; err != nil {
 			h.t.Errorf("sink stopped with %v", err)
 		}
+		s.Close()
 	})
 	return s
 }
@@ -147,7 +148,7 @@ func (h *harness) emit(table, op string, before, after map[string]any) {
 // waitFor polls the simulator's state of org until ok or the deadline.
 func (h *harness) waitFor(org alignsim.Org, what string, ok func(alignsim.State) bool) alignsim.State {
 	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		st, err := h.env.Align.Control.State(context.Background(), org.OrganizationID)
 		if err == nil && ok(st) {

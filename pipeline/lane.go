@@ -27,6 +27,26 @@ type lane struct {
 	blocked   map[string]int64
 	resumed   bool
 	conn      connState
+	// outcomes, when set, collects what each operation did (for Apply).
+	outcomes *[]Outcome
+}
+
+// Outcome is what one operation did: done, duplicate (done before), waiting
+// (behind a parked operation), parked, failed or retry_later.
+type Outcome struct {
+	Kind     Kind
+	EntityID string
+	Result   string
+}
+
+func (l *lane) record(row outboxRow, result string) {
+	l.sink.metrics.operation(row, result)
+	if result == "done" {
+		l.sink.metrics.completed(row)
+	}
+	if l.outcomes != nil {
+		*l.outcomes = append(*l.outcomes, Outcome{Kind: row.Op.Kind, EntityID: row.Op.EntityID, Result: result})
+	}
 }
 
 func newLane(s *Sink, companyID string) *lane {
@@ -124,7 +144,7 @@ func (l *lane) process(ctx context.Context, c Change, src source) error {
 func (l *lane) step(ctx context.Context, row outboxRow) error {
 	switch {
 	case row.Status == statusDone:
-		l.sink.metrics.operation(row, "duplicate")
+		l.record(row, "duplicate")
 		return nil
 	case row.Status == statusFailed && (row.NextRetryAt == nil || row.NextRetryAt.After(time.Now())):
 		l.block(row)
@@ -135,7 +155,7 @@ func (l *lane) step(ctx context.Context, row outboxRow) error {
 			return err
 		}
 		l.block(row)
-		l.sink.metrics.operation(row, "waiting")
+		l.record(row, "waiting")
 		return l.sink.outbox.pending(ctx, row.ID, fmt.Sprintf("waiting for operation #%d", blocker))
 	}
 	return l.execute(ctx, row)

@@ -52,7 +52,6 @@ func (m *metrics) operation(row outboxRow, outcome string) {
 }
 
 func (m *metrics) completed(row outboxRow) {
-	m.operation(row, "done")
 	if row.Attempts == 1 && row.Op.TsMs > 0 {
 		m.endToEnd.Observe(time.Since(time.UnixMilli(row.Op.TsMs)).Seconds())
 	}

@@ -23,6 +23,7 @@ const (
 // without its Kafka message (retries, Retry Failed, a restart).
 type storedOp struct {
 	Kind      Kind     `json:"kind"`
+	EntityID  string   `json:"entityId"`
 	Payload   Payload  `json:"payload"`
 	Touches   []string `json:"touches"`
 	DependsOn []string `json:"dependsOn,omitempty"`
@@ -58,7 +59,7 @@ type outbox struct{ pool *pgxpool.Pool }
 // record inserts the operation as pending, or returns the row an earlier
 // delivery of the same change recorded.
 func (o outbox) record(ctx context.Context, companyID string, op Op, key string, src source) (outboxRow, error) {
-	stored := storedOp{Kind: op.Kind, Payload: op.Payload, Touches: op.Touches, DependsOn: op.DependsOn, TsMs: src.TsMs}
+	stored := storedOp{Kind: op.Kind, EntityID: op.EntityID, Payload: op.Payload, Touches: op.Touches, DependsOn: op.DependsOn, TsMs: src.TsMs}
 	payload, err := json.Marshal(stored)
 	if err != nil {
 		return outboxRow{}, fmt.Errorf("encoding operation %s: %w", key, err)

@@ -73,7 +73,8 @@ type Connections interface {
 // Sink consumes illumera.cdc and keeps Align in step.
 type Sink struct {
 	cfg      Config
-	pool     *pgxpool.Pool
+	pool     *pgxpool.Pool // the sink's own, sized for its lanes
+	locks    *pgxpool.Pool // one session per running lane, holding its advisory lock
 	outbox   outbox
 	conns    Connections
 	logger   *slog.Logger
@@ -89,12 +90,19 @@ type Sink struct {
 	ready   error
 }
 
-// New builds a sink; Run starts it.
+// New builds a sink on the database pool's configuration; Run starts it and
+// Close releases its connections. The sink opens two pools of its own: a lane
+// holds its company's advisory lock on one session while it works through
+// others, so sharing a small pool with anything else could deadlock.
 func New(cfg Config, pool *pgxpool.Pool, conns Connections, logger *slog.Logger, reg prometheus.Registerer) (*Sink, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, pool: pool, outbox: outbox{pool: pool}, conns: conns, logger: logger,
+	work, locks, err := lanePools(pool, cfg.MaxActiveLanes)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, pool: work, locks: locks, outbox: outbox{pool: work}, conns: conns, logger: logger,
 		metrics: newMetrics(reg), limiters: align.NewLimiters(), tracker: newOffsetTracker(),
 		active: make(chan struct{}, cfg.MaxActiveLanes), skip: map[string]bool{},
 		lanes: map[string]*lane{}, clients: map[string]cachedClient{}, ready: errors.New("not started")}
@@ -105,6 +113,26 @@ func New(cfg Config, pool *pgxpool.Pool, conns Connections, logger *slog.Logger,
 }
 
 func (s *Sink) skipTable(t string) bool { return s.skip[t] }
+
+func lanePools(pool *pgxpool.Pool, lanes int) (work, locks *pgxpool.Pool, err error) {
+	wc, lc := pool.Config().Copy(), pool.Config().Copy()
+	wc.MaxConns, wc.MinConns = int32(lanes+8), 0
+	lc.MaxConns, lc.MinConns = int32(lanes), 0
+	if work, err = pgxpool.NewWithConfig(context.Background(), wc); err != nil {
+		return nil, nil, fmt.Errorf("opening the sink's pool: %w", err)
+	}
+	if locks, err = pgxpool.NewWithConfig(context.Background(), lc); err != nil {
+		work.Close()
+		return nil, nil, fmt.Errorf("opening the sink's lock pool: %w", err)
+	}
+	return work, locks, nil
+}
+
+// Close releases the sink's database connections; call it after Run returns.
+func (s *Sink) Close() {
+	s.pool.Close()
+	s.locks.Close()
+}
 
 // Ready reports whether the sink is consuming.
 func (s *Sink) Ready() error {
@@ -127,7 +155,7 @@ func (s *Sink) acquire(ctx context.Context, companyID string) (func(), error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.locks.Acquire(ctx)
 	if err != nil {
 		<-s.active
 		return nil, fmt.Errorf("acquiring a connection for company %s: %w", companyID, err)

@@ -1,0 +1,236 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/illumera/alignsync/pipeline"
+)
+
+// Page sizes of the listings.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 100
+)
+
+// page is one page of a listing, newest first.
+type page[T any] struct {
+	Data     []T   `json:"data"`
+	Page     int   `json:"page"`
+	PageSize int   `json:"pageSize"`
+	Total    int64 `json:"total"`
+}
+
+type pageQuery struct {
+	page, size int
+	status     string
+}
+
+// parsePage reads page (1-based), pageSize (1–100) and, when statuses is not
+// nil, a status filter among them.
+func parsePage(r *http.Request, statuses []string) (pageQuery, error) {
+	q := pageQuery{page: 1, size: defaultPageSize}
+	v := r.URL.Query()
+	if s := v.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("page must be a positive integer")
+		}
+		q.page = n
+	}
+	if s := v.Get("pageSize"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			return q, fmt.Errorf("pageSize must be between 1 and %d", maxPageSize)
+		}
+		q.size = n
+	}
+	if s := v.Get("status"); s != "" {
+		if !slices.Contains(statuses, s) {
+			return q, fmt.Errorf("status must be one of %v", statuses)
+		}
+		q.status = s
+	}
+	return q, nil
+}
+
+func (q pageQuery) offset() int { return (q.page - 1) * q.size }
+
+// listing runs a count and a page query and answers the page.
+func listing[T any](s *Server, w http.ResponseWriter, r *http.Request, statuses []string,
+	count func(ctx context.Context, q pageQuery) (int64, error),
+	rows func(ctx context.Context, q pageQuery) ([]T, error),
+) {
+	q, err := parsePage(r, statuses)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "validation_error", err.Error())
+		return
+	}
+	total, err := count(r.Context(), q)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	data, err := rows(r.Context(), q)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if data == nil {
+		data = []T{}
+	}
+	writeJSON(w, http.StatusOK, page[T]{Data: data, Page: q.page, PageSize: q.size, Total: total})
+}
+
+// outboxItem is one operation of the ledger.
+type outboxItem struct {
+	ID          int64      `json:"id"`
+	EntityType  string     `json:"entityType"`
+	EntityID    string     `json:"entityId"`
+	Op          string     `json:"op"`
+	Status      string     `json:"status"`
+	Attempts    int        `json:"attempts"`
+	Error       *string    `json:"error"`
+	NextRetryAt *time.Time `json:"nextRetryAt"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+}
+
+var outboxStatuses = []string{"pending", "processing", "done", "failed"}
+
+func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
+	company := CompanyFrom(r.Context())
+	listing(s, w, r, outboxStatuses,
+		func(ctx context.Context, q pageQuery) (int64, error) {
+			return s.count(ctx, `SELECT count(*) FROM align_sync.outbox
+				WHERE company_id = $1 AND ($2 = '' OR status = $2)`, company, q.status)
+		},
+		func(ctx context.Context, q pageQuery) ([]outboxItem, error) {
+			rows, err := s.pool.Query(ctx, `
+				SELECT id, entity_type, entity_id, op, status, attempts, last_error, next_retry_at, created_at, updated_at
+				  FROM align_sync.outbox
+				 WHERE company_id = $1 AND ($2 = '' OR status = $2)
+				 ORDER BY id DESC LIMIT $3 OFFSET $4`, company, q.status, q.size, q.offset())
+			if err != nil {
+				return nil, fmt.Errorf("listing outbox: %w", err)
+			}
+			return pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxItem, error) {
+				var it outboxItem
+				err := row.Scan(&it.ID, &it.EntityType, &it.EntityID, &it.Op, &it.Status, &it.Attempts,
+					&it.Error, &it.NextRetryAt, &it.CreatedAt, &it.UpdatedAt)
+				return it, err
+			})
+		})
+}
+
+// deliveryItem is one webhook delivery received from Align.
+type deliveryItem struct {
+	ID          int64      `json:"id"`
+	DeliveryID  string     `json:"deliveryId"`
+	EventName   string     `json:"eventName"`
+	Status      string     `json:"status"`
+	ReceivedAt  time.Time  `json:"receivedAt"`
+	ProcessedAt *time.Time `json:"processedAt"`
+	Error       *string    `json:"error"`
+	Note        *string    `json:"note"`
+}
+
+var deliveryStatuses = []string{"received", "processed", "failed"}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	company := CompanyFrom(r.Context())
+	listing(s, w, r, deliveryStatuses,
+		func(ctx context.Context, q pageQuery) (int64, error) {
+			return s.count(ctx, `SELECT count(*) FROM align_sync.webhook_deliveries
+				WHERE company_id = $1 AND ($2 = '' OR status = $2)`, company, q.status)
+		},
+		func(ctx context.Context, q pageQuery) ([]deliveryItem, error) {
+			rows, err := s.pool.Query(ctx, `
+				SELECT id, delivery_id, event_name, status, received_at, processed_at, error, note
+				  FROM align_sync.webhook_deliveries
+				 WHERE company_id = $1 AND ($2 = '' OR status = $2)
+				 ORDER BY id DESC LIMIT $3 OFFSET $4`, company, q.status, q.size, q.offset())
+			if err != nil {
+				return nil, fmt.Errorf("listing webhook deliveries: %w", err)
+			}
+			return pgx.CollectRows(rows, func(row pgx.CollectableRow) (deliveryItem, error) {
+				var it deliveryItem
+				err := row.Scan(&it.ID, &it.DeliveryID, &it.EventName, &it.Status, &it.ReceivedAt,
+					&it.ProcessedAt, &it.Error, &it.Note)
+				return it, err
+			})
+		})
+}
+
+// discrepancyItem is one difference the nightly reconciliation found.
+type discrepancyItem struct {
+	ID            int64     `json:"id"`
+	RunID         string    `json:"runId"`
+	ProjectID     *string   `json:"projectId"`
+	Field         string    `json:"field"`
+	IllumeraValue int64     `json:"illumeraValue"`
+	AlignValue    int64     `json:"alignValue"`
+	DetectedAt    time.Time `json:"detectedAt"`
+}
+
+func (s *Server) listDiscrepancies(w http.ResponseWriter, r *http.Request) {
+	company := CompanyFrom(r.Context())
+	listing(s, w, r, nil,
+		func(ctx context.Context, _ pageQuery) (int64, error) {
+			return s.count(ctx, `SELECT count(*) FROM align_sync.reconciliation_discrepancies
+				WHERE company_id = $1`, company)
+		},
+		func(ctx context.Context, q pageQuery) ([]discrepancyItem, error) {
+			rows, err := s.pool.Query(ctx, `
+				SELECT id, run_id::text, project_id::text, field, illumera_value, align_value, detected_at
+				  FROM align_sync.reconciliation_discrepancies
+				 WHERE company_id = $1
+				 ORDER BY detected_at DESC, id DESC LIMIT $2 OFFSET $3`, company, q.size, q.offset())
+			if err != nil {
+				return nil, fmt.Errorf("listing reconciliation discrepancies: %w", err)
+			}
+			return pgx.CollectRows(rows, func(row pgx.CollectableRow) (discrepancyItem, error) {
+				var it discrepancyItem
+				err := row.Scan(&it.ID, &it.RunID, &it.ProjectID, &it.Field, &it.IllumeraValue,
+					&it.AlignValue, &it.DetectedAt)
+				return it, err
+			})
+		})
+}
+
+func (s *Server) count(ctx context.Context, sql string, args ...any) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting: %w", err)
+	}
+	return n, nil
+}
+
+// retryOutbox resets the company's failed operations to pending.
+func (s *Server) retryOutbox(w http.ResponseWriter, r *http.Request) {
+	n, err := pipeline.RetryFailed(r.Context(), s.pool, CompanyFrom(r.Context()))
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.audit(r, "outbox retry-failed", slog.Int64("reset", n))
+	writeJSON(w, http.StatusOK, map[string]int64{"reset": n})
+}
+
+// retryDeliveries processes the company's failed webhook deliveries again.
+func (s *Server) retryDeliveries(w http.ResponseWriter, r *http.Request) {
+	res, err := s.receiver.RetryFailed(r.Context(), CompanyFrom(r.Context()))
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.audit(r, "webhook-deliveries retry-failed", slog.Int("retried", res.Retried))
+	writeJSON(w, http.StatusOK, res)
+}

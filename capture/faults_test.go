@@ -1,0 +1,89 @@
+package capture
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/illumera/alignsync/internal/testenv"
+)
+
+// TestUnencodableChangeGoesToDLQ: a change Kafka would refuse goes to the
+// dead-letter topic with the error in a header, keeps its identity, and
+// does not stop the stream or the slot.
+func TestUnencodableChangeGoesToDLQ(t *testing.T) {
+	env := testenv.New(t)
+	mustExec(t, env, `CREATE TABLE capture_big (id int PRIMARY KEY, company_id uuid NOT NULL, body text)`)
+	cfg := testConfig(t, env, "capture_big")
+	cfg.MaxMessageBytes = 4096
+	startCapture(t, cfg).waitStreaming(t)
+
+	mustExec(t, env, `INSERT INTO capture_big VALUES (1, $1, repeat('x', 10000))`, company)
+	mustExec(t, env, `INSERT INTO capture_big VALUES (2, $1, 'small')`, company)
+	after := currentLSN(t, env)
+
+	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic, testenv.DLQTopic)
+	got := r.waitChanges(t, 30*time.Second, "one DLQ and one CDC message", func(cs []change) bool {
+		return len(cs) >= 2
+	})
+	var dlq, cdc *change
+	for i := range got {
+		switch got[i].Topic {
+		case testenv.DLQTopic:
+			dlq = &got[i]
+		case testenv.CDCTopic:
+			cdc = &got[i]
+		}
+	}
+	if dlq == nil || cdc == nil {
+		t.Fatalf("want one message on each topic, got %+v", got)
+	}
+	if !strings.Contains(dlq.Headers[HeaderError], "exceeds the 4096-byte message limit") || dlq.Key != company || dlq.Headers[HeaderTable] != "capture_big" {
+		t.Errorf("DLQ message: key %q, headers %v", dlq.Key, dlq.Headers)
+	}
+	if cdc.Env.After["id"].(interface{ String() string }).String() != "2" {
+		t.Errorf("CDC message: %+v", cdc.Env)
+	}
+	eventually(t, 30*time.Second, "slot to confirm past the dead-lettered change", func() (bool, error) {
+		return confirmedFlush(t, env, cfg.Slot) >= after, nil
+	})
+}
+
+// TestKafkaUnavailable: while Kafka refuses produces nothing new is
+// confirmed; when it is back every change arrives.
+func TestKafkaUnavailable(t *testing.T) {
+	env := testenv.New(t)
+	cfg := testConfig(t, env)
+	c := startCapture(t, cfg)
+	c.waitStreaming(t)
+	fault := env.Kafka.Cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: testenv.CDCTopic, Err: kerr.NotEnoughReplicas, Count: -1})
+
+	for i := 0; i < 20; i++ {
+		mustExec(t, env, `INSERT INTO companies (name) VALUES ('while kafka is down')`)
+	}
+	eventually(t, 60*time.Second, "produce errors and a reconnect", func() (bool, error) {
+		return gaugeValue(t, c.reg, "alignsync_capture_produce_errors_total") > 0 &&
+			gaugeValue(t, c.reg, "alignsync_capture_reconnects_total") > 0, nil
+	})
+	confirmedDuringOutage := confirmedFlush(t, env, cfg.Slot)
+	fault.Remove()
+
+	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
+	got := forTable(r.waitChanges(t, 60*time.Second, "20 changes after Kafka is back", atLeast("companies", 20)), "companies")
+	first := got[0].Env.Source.CommitLSN
+	for _, ch := range got {
+		first = min(first, ch.Env.Source.CommitLSN)
+	}
+	if uint64(confirmedDuringOutage) > first {
+		t.Fatalf("slot confirmed %s during the outage, past the first unproduced commit %s", confirmedDuringOutage, pglogrepl.LSN(first))
+	}
+	last := currentLSN(t, env)
+	eventually(t, 30*time.Second, "the slot to confirm everything", func() (bool, error) {
+		return confirmedFlush(t, env, cfg.Slot) >= last, nil
+	})
+}

@@ -1,0 +1,168 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// listen is the replication loop: receive a message, handle it, send the
+// standby status when due. It returns nil when ctx ends, an error when the
+// session must restart.
+func (s *session) listen(ctx context.Context) error {
+	for {
+		select {
+		case <-s.acks.failure():
+			return s.acks.failErr()
+		default:
+		}
+		if err := s.waitForRoom(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+		if !time.Now().Before(s.nextStatus) {
+			if err := s.sendStandbyStatus(false); err != nil {
+				return err
+			}
+		}
+		msg, err := s.receive(ctx)
+		if err != nil || msg == nil {
+			return err
+		}
+		if err := s.handle(ctx, msg); err != nil {
+			return err
+		}
+	}
+}
+
+// receive waits for the next message, sending the standby status whenever
+// it falls due in the meantime. It returns (nil, nil) when ctx ends.
+func (s *session) receive(ctx context.Context) (pgproto3.BackendMessage, error) {
+	for {
+		if !s.readDeadline.Equal(s.nextStatus) {
+			s.readDeadline = s.nextStatus
+			if err := s.conn.Conn().SetReadDeadline(s.nextStatus); err != nil {
+				return nil, fmt.Errorf("setting read deadline: %w", err)
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		msg, err := s.conn.ReceiveMessage(context.Background())
+		switch {
+		case err == nil:
+			return msg, nil
+		case ctx.Err() != nil:
+			return nil, nil
+		case !pgconn.Timeout(err):
+			return nil, fmt.Errorf("receiving replication message: %w", err)
+		}
+		if err := s.sendStandbyStatus(false); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *session) handle(ctx context.Context, msg pgproto3.BackendMessage) error {
+	switch m := msg.(type) {
+	case *pgproto3.CopyData:
+		if len(m.Data) == 0 {
+			return errors.New("receiving replication message: empty CopyData")
+		}
+		switch m.Data[0] {
+		case pglogrepl.PrimaryKeepaliveMessageByteID:
+			return s.handleKeepalive(m.Data[1:])
+		case pglogrepl.XLogDataByteID:
+			return s.handleXLogData(ctx, m.Data[1:])
+		}
+		return fmt.Errorf("receiving replication message: unknown CopyData type %q", m.Data[0])
+	case *pgproto3.ErrorResponse:
+		return fmt.Errorf("replication stream: %w", pgconn.ErrorResponseToPgError(m))
+	case *pgproto3.CopyDone:
+		return errors.New("replication stream: the server ended it")
+	}
+	return nil
+}
+
+func (s *session) handleKeepalive(data []byte) error {
+	pkm, err := pglogrepl.ParsePrimaryKeepaliveMessage(data)
+	if err != nil {
+		return fmt.Errorf("parsing keepalive: %w", err)
+	}
+	if pkm.ReplyRequested {
+		return s.sendStandbyStatus(false)
+	}
+	return nil
+}
+
+func (s *session) handleXLogData(ctx context.Context, data []byte) error {
+	xld, err := pglogrepl.ParseXLogData(data)
+	if err != nil {
+		return fmt.Errorf("parsing XLogData: %w", err)
+	}
+	if xld.WALStart > s.received {
+		s.received = xld.WALStart
+	}
+	if err := s.dec.handle(ctx, xld.WALStart, xld.WALData); err != nil {
+		return err
+	}
+	if s.prod.full() {
+		return s.prod.flush(ctx)
+	}
+	return nil
+}
+
+// sendStandbyStatus reports the positions with all three set explicitly:
+// flush and apply are what Kafka has acknowledged, write what was received.
+// (pglogrepl copies write into zero fields, which would confirm on receipt.)
+func (s *session) sendStandbyStatus(reply bool) error {
+	flushed := s.acks.flushedLSN()
+	write := max(s.received, flushed)
+	if flushed == 0 {
+		write = 0 // nothing known to be safe: confirm nothing
+	}
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: write,
+		WALFlushPosition: flushed,
+		WALApplyPosition: flushed,
+		ClientTime:       time.Now(),
+		ReplyRequested:   reply,
+	})
+	if err != nil {
+		return fmt.Errorf("sending standby status: %w", err)
+	}
+	s.metrics.ConfirmedLSN.Set(float64(flushed))
+	s.nextStatus = time.Now().Add(s.statusInterval)
+	return nil
+}
+
+// waitForRoom stops reading while the in-flight bytes are over budget,
+// still sending the standby status on time.
+func (s *session) waitForRoom(ctx context.Context) error {
+	for s.prod.overBudget() {
+		if err := s.prod.flush(ctx); err != nil {
+			return err
+		}
+		timer := time.NewTimer(time.Until(s.nextStatus))
+		select {
+		case <-s.prod.freed:
+		case <-timer.C:
+			if err := s.sendStandbyStatus(false); err != nil {
+				return err
+			}
+		case <-s.acks.failure():
+			timer.Stop()
+			return s.acks.failErr()
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/illumera/alignsync/capture"
+	"github.com/illumera/alignsync/internal/ops"
+)
+
+func init() {
+	register(command{name: "capture", summary: "stream PostgreSQL changes (logical replication) into Kafka", run: runCapture})
+}
+
+func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := capture.DefaultConfig()
+	var check bool
+	var metricsAddr string
+	f := newFlagSet("capture", "Reads the publication's changes from a logical replication slot (pgoutput) and produces\n"+
+		"them to Kafka, confirming a position to PostgreSQL only once Kafka holds every change up to\n"+
+		"it. Creates the publication and slot when absent. Several instances may run: one streams,\n"+
+		"the others wait as standbys and take over when it dies. --check inspects the database\n"+
+		"(wal_level, privileges, publication, REPLICA IDENTITY, slot), prints what to fix and exits.")
+	captureFlags(f, &cfg)
+	f.Bool(&check, "check", "ALIGNSYNC_CAPTURE_CHECK", false, "inspect the database, print what to fix, exit 0 when ready and 1 otherwise")
+	f.String(&metricsAddr, "metrics-addr", "ALIGNSYNC_METRICS_ADDR", "127.0.0.1:9101", "listen address of /metrics, /healthz and /readyz")
+	code := parseFlags(f, args, stdout, stderr, func() {
+		f.Require(cfg.DatabaseURL, "database-url")
+		if !check && len(cfg.Brokers) == 0 {
+			f.Require("", "kafka-brokers")
+		}
+		if len(cfg.Brokers) > 0 {
+			if err := cfg.Validate(); err != nil {
+				f.Problem("%v", err)
+			}
+		}
+	})
+	if code >= 0 {
+		return code
+	}
+	if check {
+		return runCaptureCheck(ctx, cfg, stdout, stderr)
+	}
+	return runCaptureStream(ctx, cfg, metricsAddr, f.Logger(stderr))
+}
+
+func captureFlags(f *flagSet, cfg *capture.Config) {
+	f.String(&cfg.DatabaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL of Illumera's database; the role needs REPLICATION")
+	f.List(&cfg.Brokers, "kafka-brokers", "KAFKA_BROKERS", nil, "Kafka bootstrap brokers, comma-separated host:port")
+	f.String(&cfg.Topic, "topic", "ALIGNSYNC_CAPTURE_TOPIC", cfg.Topic, "topic of the change messages")
+	f.String(&cfg.DLQTopic, "dlq-topic", "ALIGNSYNC_CAPTURE_DLQ_TOPIC", cfg.DLQTopic, "topic of changes that cannot be encoded")
+	f.String(&cfg.Slot, "slot", "ALIGNSYNC_CAPTURE_SLOT", cfg.Slot, "logical replication slot (created when absent)")
+	f.String(&cfg.Publication, "publication", "ALIGNSYNC_CAPTURE_PUBLICATION", cfg.Publication, "publication (created when absent)")
+	f.List(&cfg.Tables, "tables", "ALIGNSYNC_CAPTURE_TABLES", cfg.Tables, "tables to publish, comma-separated")
+	f.Duration(&cfg.HeartbeatInterval, "heartbeat-interval", "ALIGNSYNC_CAPTURE_HEARTBEAT_INTERVAL", cfg.HeartbeatInterval, "period of the pg_logical_emit_message heartbeat")
+	f.Duration(&cfg.StatusInterval, "status-interval", "ALIGNSYNC_CAPTURE_STATUS_INTERVAL", cfg.StatusInterval, "period of standby status updates (keep under wal_sender_timeout/2)")
+	f.Duration(&cfg.SlotPollInterval, "slot-poll-interval", "ALIGNSYNC_CAPTURE_SLOT_POLL_INTERVAL", cfg.SlotPollInterval, "period of the slot lag metrics")
+	f.Duration(&cfg.LockPollInterval, "lock-poll-interval", "ALIGNSYNC_CAPTURE_LOCK_POLL_INTERVAL", cfg.LockPollInterval, "how often a standby tries to take over")
+	f.Duration(&cfg.ReconnectMax, "reconnect-max", "ALIGNSYNC_CAPTURE_RECONNECT_MAX", cfg.ReconnectMax, "longest delay between reconnection attempts")
+	f.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "ALIGNSYNC_CAPTURE_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout, "how long a stop waits for Kafka's acknowledgements")
+	f.Int(&cfg.MaxInflightBytes, "max-inflight-bytes", "ALIGNSYNC_CAPTURE_MAX_INFLIGHT_BYTES", cfg.MaxInflightBytes, "unacknowledged bytes at which reading pauses")
+	f.Int(&cfg.MaxMessageBytes, "max-message-bytes", "ALIGNSYNC_CAPTURE_MAX_MESSAGE_BYTES", cfg.MaxMessageBytes, "larger changes go to the dead-letter topic (match the broker's message.max.bytes)")
+	f.Int(&cfg.BatchSize, "batch-size", "ALIGNSYNC_CAPTURE_BATCH_SIZE", cfg.BatchSize, "Kafka writer batch size, in messages")
+	f.Duration(&cfg.BatchTimeout, "batch-timeout", "ALIGNSYNC_CAPTURE_BATCH_TIMEOUT", cfg.BatchTimeout, "Kafka writer batch timeout")
+}
+
+func runCaptureCheck(ctx context.Context, cfg capture.Config, stdout, stderr io.Writer) int {
+	report, err := capture.Check(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "alignsync capture --check: %v\n", err)
+		return 1
+	}
+	if err := report.WriteText(stdout); err != nil || !report.OK() {
+		return 1
+	}
+	return 0
+}
+
+func runCaptureStream(ctx context.Context, cfg capture.Config, metricsAddr string, logger *slog.Logger) int {
+	reg := ops.NewRegistry()
+	c, err := capture.New(cfg, logger, reg)
+	if err != nil {
+		logger.Error("capture: invalid configuration", slog.Any("error", err))
+		return 2
+	}
+	srv, err := ops.Start(metricsAddr, ops.Handler(reg, c.Ready), logger)
+	if err != nil {
+		logger.Error("capture: serving metrics failed", slog.Any("error", err))
+		return 1
+	}
+	logger.Info("serving metrics", slog.String("addr", srv.Addr))
+	runErr := c.Run(ctx)
+	if err := srv.Shutdown(); err != nil {
+		logger.Warn("capture: metrics shutdown", slog.Any("error", err))
+	}
+	if runErr != nil {
+		logger.Error("capture stopped", slog.Any("error", runErr))
+		return 1
+	}
+	return 0
+}

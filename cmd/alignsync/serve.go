@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/illumera/alignsync/admin"
+	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/internal/ops"
+	"github.com/illumera/alignsync/store"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the webhook receiver, the admin API and metrics", run: runServe})
+}
+
+// serveConfig is serve's configuration; secrets are never logged.
+type serveConfig struct {
+	databaseURL    string
+	addr           string
+	publicBaseURL  string
+	encryptionKeys string
+	jwtSecret      string
+	alignBaseURL   string
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c serveConfig
+	var keyring *connect.Keyring
+	f := newFlagSet("serve", "Serves Align's webhooks (POST /webhooks/align/{connectionID}), the admin API\n"+
+		"(/api/companies/{companyID}/align/..., JWT-authenticated) and /metrics, /healthz, /readyz on one\n"+
+		"listener. Stateless: run as many instances as needed behind a load balancer.")
+	f.String(&c.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL (Illumera's database, with the align_sync schema migrated)")
+	f.String(&c.addr, "addr", "ALIGNSYNC_ADDR", "127.0.0.1:8080", "listen address")
+	f.String(&c.publicBaseURL, "public-base-url", "ALIGNSYNC_PUBLIC_BASE_URL", "", "URL at which Align reaches this server, e.g. https://sync.illumera.example (webhook destinations)")
+	f.String(&c.encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "AES-256 keys id:base64(32 bytes), comma-separated; the first encrypts, all decrypt")
+	f.String(&c.jwtSecret, "admin-jwt-secret", "ALIGNSYNC_ADMIN_JWT_SECRET", "", fmt.Sprintf("HS256 secret of the admin API's tokens (at least %d bytes)", admin.MinSecretBytes))
+	f.String(&c.alignBaseURL, "align-base-url", "ALIGN_BASE_URL", "https://app.alignsoft.us/api/v1", "Align API base URL")
+	code := parseFlags(f, args, stdout, stderr, func() {
+		f.Require(c.databaseURL, "database-url")
+		f.Require(c.publicBaseURL, "public-base-url")
+		f.Require(c.encryptionKeys, "encryption-keys")
+		f.Require(c.jwtSecret, "admin-jwt-secret")
+		if c.encryptionKeys != "" {
+			kr, err := connect.ParseKeyring(c.encryptionKeys)
+			if err != nil {
+				for _, line := range strings.Split(err.Error(), "\n") {
+					f.Problem("--encryption-keys: %s", line)
+				}
+			}
+			keyring = kr
+		}
+		if c.publicBaseURL != "" {
+			if err := connect.ValidateBaseURL(c.publicBaseURL); err != nil {
+				f.Problem("--public-base-url: %v", err)
+			}
+		}
+		if err := connect.ValidateBaseURL(c.alignBaseURL); err != nil {
+			f.Problem("--align-base-url: %v", err)
+		}
+		if c.jwtSecret != "" && len(c.jwtSecret) < admin.MinSecretBytes {
+			f.Problem("--admin-jwt-secret: %d bytes, want at least %d", len(c.jwtSecret), admin.MinSecretBytes)
+		}
+	})
+	if code >= 0 {
+		return code
+	}
+	logger := f.Logger(stderr)
+	logger.Info("starting serve", slog.String("addr", c.addr), slog.String("public_base_url", c.publicBaseURL),
+		slog.String("align_base_url", c.alignBaseURL), slog.String("encryption_key_id", keyring.PrimaryKeyID()),
+	)
+
+	pool, err := store.Open(ctx, c.databaseURL)
+	if err != nil {
+		logger.Error("serve: opening database failed", slog.Any("error", err))
+		return 1
+	}
+	defer pool.Close()
+	srv, err := admin.NewServer(admin.Config{
+		Pool: pool, Keyring: keyring, AlignBaseURL: c.alignBaseURL, PublicBaseURL: c.publicBaseURL,
+		JWTSecret: c.jwtSecret, Registry: ops.NewRegistry(), Logger: logger,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
+		return 2
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go srv.WatchDatabase(watchCtx, 5*time.Second)
+
+	httpSrv, err := ops.Start(c.addr, srv, logger)
+	if err != nil {
+		logger.Error("serve: listening failed", slog.Any("error", err))
+		return 1
+	}
+	logger.Info("serving", slog.String("addr", httpSrv.Addr))
+	<-ctx.Done()
+	logger.Info("stopping serve")
+	if err := httpSrv.Shutdown(); err != nil {
+		logger.Error("serve: shutdown failed", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}
