@@ -232,6 +232,11 @@ func (pg *Postgres) NewDatabase(ctx context.Context) (string, error) {
 	pg.nextDB++
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), pg.nextDB)
 	pg.mu.Unlock()
+	return pg.NewNamedDatabase(ctx, name)
+}
+
+// NewNamedDatabase creates a fresh migrated database called name.
+func (pg *Postgres) NewNamedDatabase(ctx context.Context, name string) (string, error) {
 	if err := pg.exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateDB)); err != nil {
 		return "", err
 	}

@@ -1,0 +1,81 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/illumera/alignsync/alignsim"
+)
+
+// company is one demo tenant and its simulated Align organization.
+type company struct {
+	ID   string
+	Name string
+	Org  alignsim.Org
+}
+
+var companyNames = []string{"Northwind Defense", "Acme Federal", "Globex Systems", "Initech Gov", "Umbrella Analytics",
+	"Stark Logistics", "Wayne Civic", "Cyberdyne Public", "Soylent Services", "Tyrell Research"}
+
+// connectCompanies creates companies and connects each through the admin
+// API exactly as a company admin would: PUT the org key.
+func (w *world) connectCompanies(ctx context.Context) ([]company, error) {
+	var out []company
+	for i := 0; i < w.opts.Companies; i++ {
+		name := companyNames[i%len(companyNames)]
+		if i >= len(companyNames) {
+			name = fmt.Sprintf("%s %d", name, i/len(companyNames)+1)
+		}
+		org, err := w.align.Control.CreateOrg(ctx, name, true)
+		if err != nil {
+			return nil, fmt.Errorf("creating the simulated Align org of %s: %w", name, err)
+		}
+		c := company{ID: uuid.NewString(), Name: name, Org: org}
+		if _, err := w.pool.Exec(ctx, `INSERT INTO companies (id, name) VALUES ($1, $2)`, c.ID, name); err != nil {
+			return nil, fmt.Errorf("creating company %s: %w", name, err)
+		}
+		if err := w.putConnection(ctx, c.ID, org.OrgKey); err != nil {
+			return nil, fmt.Errorf("connecting %s: %w", name, err)
+		}
+		fmt.Fprintf(w.opts.Out, "connected  %-20s company %s → Align org %s\n", name, c.ID, org.OrganizationID)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (w *world) putConnection(ctx context.Context, companyID, apiKey string) error {
+	body, _ := json.Marshal(map[string]string{"apiKey": apiKey})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+		w.serveURL+"/api/companies/"+companyID+"/align/connection", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("admin API answered %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
+	}
+	return nil
+}
+
+func (w *world) printURLs(companies []company) {
+	out := w.opts.Out
+	fmt.Fprintf(out, "alignsim   %s  (state: %s/_sim/state)\n", w.align.BaseURL, w.align.URL)
+	fmt.Fprintf(out, "admin API  %s/api/companies/%s/align/connection  (Authorization: Bearer <token below>)\n", w.serveURL, companies[0].ID)
+	fmt.Fprintf(out, "metrics    %s/metrics   health %s/healthz   ready %s/readyz\n", w.serveURL, w.serveURL, w.serveURL)
+	fmt.Fprintf(out, "token      platform admin, 24 h: %s\n", w.token)
+}
