@@ -3,18 +3,32 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 30m
 
-.PHONY: demo test vet build bench fmt
+.PHONY: demo test vet build bench check-dashboards readme fmt
 
-## demo: run the whole pipeline in one process on embedded defaults (Ctrl-C stops it)
+## demo: run the whole pipeline in one process on embedded defaults (Ctrl-C or 60 s ends it)
 demo:
 	$(GO) run ./cmd/alignsync demo
 
-## test: vet and run every test (needs the PostgreSQL server binaries; .ci/run installs them)
+## test: vet and run every test, check-dashboards included (PostgreSQL server binaries,
+## prometheus, docker-compose and chromium needed; .ci/run installs them)
 test: vet
 	$(GO) test -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
+
+## check-dashboards: run the pipeline, scrape it with a real Prometheus, evaluate every panel
+check-dashboards:
+	$(GO) test -count=1 -run TestPanelsReturnDataInPrometheus -v ./dashboards
+
+## bench: the benchmarks BENCHMARKS.md records
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pipeline
+	$(GO) test -run '^$$' -bench WebhookIngest -benchtime 30000x ./admin
+
+## readme: regenerate README.md's configuration reference from the flags
+readme:
+	ALIGNSYNC_UPDATE_README=1 $(GO) test -count=1 -run TestReadmeConfigReference ./cmd/alignsync
 
 build:
 	$(GO) build -o bin/alignsync ./cmd/alignsync

@@ -58,7 +58,7 @@ func (s *Sink) Apply(ctx context.Context, m kafka.Message) (Applied, error) {
 func Enqueue(ctx context.Context, pool *pgxpool.Pool, companyID, key string, ops []Op) error {
 	o := outbox{pool: pool}
 	for _, op := range ops {
-		row, err := o.record(ctx, companyID, op, key+"/"+string(op.Kind), source{})
+		row, err := o.record(ctx, companyID, op, key+"/"+string(op.Kind), source{}, false)
 		if err != nil {
 			return err
 		}

@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/ingest"
 )
 
 // alignRequests counts the sink's HTTP attempts against Align so far.
@@ -35,6 +37,19 @@ func entryByExternalID(s alignsim.State, id string) (alignsim.TimeEntry, bool) {
 	return alignsim.TimeEntry{}, false
 }
 
+// writeBack moves an entry's status the way the webhook receiver does, through
+// the same function.
+func (w *world) writeBack(companyID, entryID, status, reason string) {
+	w.t.Helper()
+	err := pgx.BeginFunc(context.Background(), w.env.Pool, func(tx pgx.Tx) error {
+		_, err := ingest.AdvanceStatus(context.Background(), tx, companyID, entryID, status, reason)
+		return err
+	})
+	if err != nil {
+		w.t.Fatalf("writing back %s: %v", status, err)
+	}
+}
+
 // TestEveryTranslationEndToEnd writes rows with SQL, as Illumera does, and
 // checks Align after each change: every row of the translation table.
 func TestEveryTranslationEndToEnd(t *testing.T) {
@@ -56,7 +71,9 @@ func TestEveryTranslationEndToEnd(t *testing.T) {
 	}
 
 	w.exec(`UPDATE projects SET title = 'Compiler II', description = 'A-1' WHERE id = $1`, project)
-	state("project renamed", func(s alignsim.State) bool { return s.Projects[0].Name == "Compiler II" && *s.Projects[0].Description == "A-1" })
+	state("project renamed", func(s alignsim.State) bool {
+		return s.Projects[0].Name == "Compiler II" && *s.Projects[0].Description == "A-1"
+	})
 
 	w.exec(`INSERT INTO project_roles (project_id, company_id, title, hours_per_week, duration_weeks) VALUES ($1, $2, 'Linker | loader', 20, 10), ($1, $2, 'Tester', 10, 4)`, project, company)
 	w.exec(`INSERT INTO project_roles (project_id, company_id, title, hours_per_week, duration_weeks, status) VALUES ($1, $2, 'Filled role', 40, 1, 'filled')`, project, company)
@@ -99,7 +116,10 @@ func TestEveryTranslationEndToEnd(t *testing.T) {
 	}
 
 	w.exec(`UPDATE time_entries SET minutes = 150, description = 'parser and lexer' WHERE id = $1`, entry)
-	state("draft edited", func(s alignsim.State) bool { e, _ := entryByExternalID(s, entry); return e.Minutes == 150 && e.Hours == "2.5" })
+	state("draft edited", func(s alignsim.State) bool {
+		e, _ := entryByExternalID(s, entry)
+		return e.Minutes == 150 && e.Hours == "2.5"
+	})
 
 	w.exec(`UPDATE time_entries SET status = 'submitted' WHERE id = $1`, entry)
 	st = state("submitted", func(s alignsim.State) bool { e, _ := entryByExternalID(s, entry); return e.Status == "submitted" })
@@ -111,7 +131,7 @@ func TestEveryTranslationEndToEnd(t *testing.T) {
 	}
 	w.waitOutbox(company, "quiet", func(c map[string]int) bool { return len(c) == 1 && c["done"] > 0 })
 	before := w.alignRequests()
-	w.exec(`UPDATE time_entries SET status = 'rejected', rejection_reason = 'Wrong code' WHERE id = $1`, entry)
+	w.writeBack(company, entry, "rejected", "Wrong code")
 	marker := uuid.NewString() // a later change proves the write-back was consumed
 	w.exec(`INSERT INTO projects (id, company_id, title, status) VALUES ($1, $2, 'Marker', 'draft')`, marker, company)
 	state("marker", func(s alignsim.State) bool { return len(s.Projects) == 2 })
@@ -120,7 +140,10 @@ func TestEveryTranslationEndToEnd(t *testing.T) {
 	}
 
 	w.exec(`UPDATE time_entries SET minutes = 60 WHERE id = $1`, entry)
-	state("rejected entry edited", func(s alignsim.State) bool { e, _ := entryByExternalID(s, entry); return e.Minutes == 60 && e.Status == "rejected" })
+	state("rejected entry edited", func(s alignsim.State) bool {
+		e, _ := entryByExternalID(s, entry)
+		return e.Minutes == 60 && e.Status == "rejected"
+	})
 	w.exec(`UPDATE time_entries SET status = 'submitted' WHERE id = $1`, entry)
 	state("resubmitted", func(s alignsim.State) bool { e, _ := entryByExternalID(s, entry); return e.Status == "submitted" })
 
@@ -139,7 +162,7 @@ func TestEveryTranslationEndToEnd(t *testing.T) {
 	w.waitOutbox(company, "quiet", func(c map[string]int) bool { return len(c) == 1 })
 	before = w.alignRequests()
 	for _, s := range []string{"approved", "locked", "invoiced"} {
-		w.exec(`UPDATE time_entries SET status = $2 WHERE id = $1`, adj, s)
+		w.writeBack(company, adj, s, "")
 	}
 	w.exec(`UPDATE engagements SET status = 'ended' WHERE id = $1`, eng)
 	state("member removed", func(s alignsim.State) bool { return len(s.Members) == 0 })

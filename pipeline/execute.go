@@ -8,15 +8,16 @@ import (
 	"time"
 
 	"github.com/jackc/pglogrepl"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/illumera/alignsync/sinks/align"
 )
 
-// connState is what the lane knows of its company's Align connection.
+// connState is what the lane knows of its company's Align connection, as of
+// the WAL position readLSN.
 type connState struct {
 	status       string // connected, error, disconnected, or "" when none
 	connectedLSN uint64
+	readLSN      uint64
 	loaded       time.Time
 }
 
@@ -27,25 +28,31 @@ func (c connState) syncing() bool { return c.status == "connected" || c.status =
 
 const connCacheTTL = time.Second
 
-func (l *lane) connection(ctx context.Context) (connState, error) {
-	if time.Since(l.conn.loaded) < connCacheTTL {
+// connection returns the connection state that holds for a change committed
+// at commitLSN (0: now). A state read at WAL position R already reflects
+// every connect and disconnect committed before R, so it answers for any
+// change below R; a later change, or an old reading, means reading again.
+func (l *lane) connection(ctx context.Context, commitLSN uint64) (connState, error) {
+	fresh := time.Since(l.conn.loaded) < connCacheTTL
+	if fresh && (commitLSN == 0 || commitLSN < l.conn.readLSN) {
 		return l.conn, nil
 	}
-	var status, lsn string
-	err := l.sink.pool.QueryRow(ctx, `SELECT status, COALESCE(connected_lsn, '0/0')::text
-		FROM align_sync.connections WHERE company_id = $1`, l.companyID).Scan(&status, &lsn)
-	if errors.Is(err, pgx.ErrNoRows) {
-		l.conn = connState{loaded: time.Now()}
-		return l.conn, nil
-	}
+	var status, lsn, read string
+	err := l.sink.pool.QueryRow(ctx, `SELECT coalesce(c.status, ''), coalesce(c.connected_lsn, '0/0')::text,
+		pg_current_wal_insert_lsn()::text
+		FROM (SELECT 1) one LEFT JOIN align_sync.connections c ON c.company_id = $1`, l.companyID).Scan(&status, &lsn, &read)
 	if err != nil {
 		return connState{}, fmt.Errorf("reading connection of company %s: %w", l.companyID, err)
 	}
-	parsed, err := pglogrepl.ParseLSN(lsn)
+	connected, err := pglogrepl.ParseLSN(lsn)
 	if err != nil {
 		return connState{}, fmt.Errorf("parsing connected_lsn %q: %w", lsn, err)
 	}
-	l.conn = connState{status: status, connectedLSN: uint64(parsed), loaded: time.Now()}
+	readAt, err := pglogrepl.ParseLSN(read)
+	if err != nil {
+		return connState{}, fmt.Errorf("parsing WAL position %q: %w", read, err)
+	}
+	l.conn = connState{status: status, connectedLSN: uint64(connected), readLSN: uint64(readAt), loaded: time.Now()}
 	return l.conn, nil
 }
 
@@ -57,18 +64,23 @@ func (l *lane) execute(ctx context.Context, row outboxRow) error {
 		l.record(row, "parked")
 		return l.sink.outbox.failed(ctx, row.ID, "Align connection is in error: reconnect with a valid key, then Retry Failed", nil, false)
 	}
-	if err := l.sink.outbox.processing(ctx, row.ID); err != nil {
-		return err
+	if !row.claimed {
+		if err := l.sink.outbox.processing(ctx, row.ID); err != nil {
+			return err
+		}
+		row.Attempts++
 	}
-	row.Attempts++
 	api, err := l.sink.client(ctx, l.companyID)
 	var links []link
 	if err == nil {
-		links, err = runner{db: db{pool: l.sink.pool, companyID: l.companyID}, api: api}.run(ctx, row)
+		links, err = runner{db: db{pool: l.sink.pool, companyID: l.companyID, links: l.links}, api: api}.run(ctx, row)
 	}
 	if err == nil {
 		if err := l.sink.outbox.done(ctx, row, links); err != nil {
 			return err
+		}
+		for _, k := range links {
+			l.links.put(k.EntityType, k.IllumeraID, k.AlignID)
 		}
 		l.record(row, "done")
 		return nil

@@ -48,7 +48,7 @@ func (k *staticKeys) MarkError(_ context.Context, companyID, msg string) error {
 
 // harness is a sink fed directly through Kafka with hand-made envelopes.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	env    *testenv.Env
 	keys   *staticKeys
 	writer *kafka.Writer
@@ -56,7 +56,7 @@ type harness struct {
 	reg    *prometheus.Registry // for the next startSink; nil: a fresh one
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	env := testenv.New(t)
 	h := &harness{t: t, env: env, keys: &staticKeys{keys: map[string]string{}, errors: map[string]string{}}}
 	h.lsn.Store(1 << 24)
@@ -227,4 +227,12 @@ func waitCounter(t *testing.T, read func() float64, want float64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

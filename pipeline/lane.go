@@ -27,6 +27,7 @@ type lane struct {
 	blocked   map[string]int64
 	resumed   bool
 	conn      connState
+	links     linkCache
 	// outcomes, when set, collects what each operation did (for Apply).
 	outcomes *[]Outcome
 }
@@ -50,7 +51,8 @@ func (l *lane) record(row outboxRow, result string) {
 }
 
 func newLane(s *Sink, companyID string) *lane {
-	return &lane{companyID: companyID, sink: s, queue: make(chan work, s.cfg.LaneQueue), blocked: map[string]int64{}}
+	return &lane{companyID: companyID, sink: s, queue: make(chan work, s.cfg.LaneQueue),
+		blocked: map[string]int64{}, links: linkCache{}}
 }
 
 // loop serves the lane until ctx ends. Each batch of queued work runs under
@@ -110,7 +112,7 @@ func (l *lane) do(ctx context.Context, w work) error {
 
 // process records and runs the operations of one change.
 func (l *lane) process(ctx context.Context, c Change, src source) error {
-	conn, err := l.connection(ctx)
+	conn, err := l.connection(ctx, c.CommitLSN)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,8 @@ func (l *lane) process(ctx context.Context, c Change, src source) error {
 		}
 	}
 	for _, op := range Translate(c) {
-		row, err := l.sink.outbox.record(ctx, l.companyID, op, op.IdempotencyKey(c), src)
+		run := conn.status == "connected" && !l.anyBlocked(op)
+		row, err := l.sink.outbox.record(ctx, l.companyID, op, op.IdempotencyKey(c), src, run)
 		if err != nil {
 			return err
 		}
@@ -181,6 +184,17 @@ func (l *lane) blockedBy(ctx context.Context, row outboxRow) (int64, error) {
 	return 0, nil
 }
 
+// anyBlocked reports whether the operation touches or depends on a key a
+// parked operation holds (whether or not that one has since completed).
+func (l *lane) anyBlocked(op Op) bool {
+	for _, k := range append(append([]string{}, op.Touches...), op.DependsOn...) {
+		if _, ok := l.blocked[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *lane) block(row outboxRow) {
 	for _, k := range row.Op.Touches {
 		if _, ok := l.blocked[k]; !ok {
@@ -201,7 +215,7 @@ func (l *lane) unblock(id int64) {
 // order: due retries, operations reset by Retry Failed, operations left
 // behind by a crash, and those waiting behind any of them.
 func (l *lane) resume(ctx context.Context) error {
-	conn, err := l.connection(ctx)
+	conn, err := l.connection(ctx, 0)
 	if err != nil || !conn.syncing() {
 		return err
 	}

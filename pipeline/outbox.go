@@ -39,6 +39,9 @@ type outboxRow struct {
 	Attempts    int
 	NextRetryAt *time.Time
 	Op          storedOp
+	// claimed: recorded already processing with its first attempt counted,
+	// saving a round trip on the common path.
+	claimed bool
 }
 
 func (r outboxRow) keys() []string {
@@ -56,9 +59,10 @@ type source struct {
 
 type outbox struct{ pool *pgxpool.Pool }
 
-// record inserts the operation as pending, or returns the row an earlier
-// delivery of the same change recorded.
-func (o outbox) record(ctx context.Context, companyID string, op Op, key string, src source) (outboxRow, error) {
+// record inserts the operation as pending (or, with run, as processing with
+// its first attempt counted), or returns the row an earlier delivery of the
+// same change recorded.
+func (o outbox) record(ctx context.Context, companyID string, op Op, key string, src source, run bool) (outboxRow, error) {
 	stored := storedOp{Kind: op.Kind, EntityID: op.EntityID, Payload: op.Payload, Touches: op.Touches, DependsOn: op.DependsOn, TsMs: src.TsMs}
 	payload, err := json.Marshal(stored)
 	if err != nil {
@@ -70,13 +74,16 @@ func (o outbox) record(ctx context.Context, companyID string, op Op, key string,
 		ts = &t
 	}
 	row := outboxRow{CompanyID: companyID, Key: key, Op: stored, Status: statusPending}
+	if run {
+		row.Status, row.Attempts, row.claimed = statusProcessing, 1, true
+	}
 	err = o.pool.QueryRow(ctx, `
 		INSERT INTO align_sync.outbox (company_id, entity_type, entity_id, op, payload, idempotency_key,
-		       status, commit_lsn, change_index, kafka_partition, kafka_offset, source_ts)
-		VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7::text::pg_lsn, $8, $9, $10, $11)
+		       status, attempts, commit_lsn, change_index, kafka_partition, kafka_offset, source_ts)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::pg_lsn, $10, $11, $12, $13)
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING id`,
-		companyID, op.Kind.EntityType(), op.EntityID, string(op.Kind), payload, key,
+		companyID, op.Kind.EntityType(), op.EntityID, string(op.Kind), payload, key, row.Status, row.Attempts,
 		lsnText(src.CommitLSN), src.Index, src.Partition, src.Offset, ts).Scan(&row.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o.byKey(ctx, key)

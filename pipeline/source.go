@@ -13,15 +13,34 @@ import (
 type db struct {
 	pool      *pgxpool.Pool
 	companyID string
+	// links caches the company's links the lane has read or written: only
+	// this company's single executor writes them, and a link, once made,
+	// names the same Align entity for good.
+	links linkCache
+}
+
+// linkCache maps "entity_type:illumera_id" to the Align id; nil disables it.
+type linkCache map[string]string
+
+func (c linkCache) put(entityType, illumeraID, alignID string) {
+	if c != nil && alignID != "" {
+		c[entityType+":"+illumeraID] = alignID
+	}
 }
 
 // alignID returns the linked Align id of an Illumera entity, or "".
 func (d db) alignID(ctx context.Context, entityType, illumeraID string) (string, error) {
+	if id, ok := d.links[entityType+":"+illumeraID]; ok {
+		return id, nil
+	}
 	var id string
 	err := d.pool.QueryRow(ctx, `SELECT align_id FROM align_sync.entity_links
 		WHERE company_id = $1 AND entity_type = $2 AND illumera_id = $3`, d.companyID, entityType, illumeraID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
+	}
+	if err == nil {
+		d.links.put(entityType, illumeraID, id)
 	}
 	return id, wrap(err, "reading %s link %s", entityType, illumeraID)
 }
@@ -32,6 +51,9 @@ func (d db) saveLink(ctx context.Context, l link) error {
 	_, err := d.pool.Exec(ctx, `INSERT INTO align_sync.entity_links (company_id, entity_type, illumera_id, align_id)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (company_id, entity_type, illumera_id)
 		DO UPDATE SET align_id = EXCLUDED.align_id, updated_at = now()`, d.companyID, l.EntityType, l.IllumeraID, l.AlignID)
+	if err == nil {
+		d.links.put(l.EntityType, l.IllumeraID, l.AlignID)
+	}
 	return wrap(err, "saving %s link %s", l.EntityType, l.IllumeraID)
 }
 

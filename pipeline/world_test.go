@@ -28,7 +28,7 @@ type world struct {
 	captured context.CancelFunc
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	h := newHarness(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -48,7 +48,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) startCapture(t *testing.T) {
+func (w *world) startCapture(t testing.TB) {
 	cfg := capture.DefaultConfig()
 	cfg.DatabaseURL = w.env.DatabaseURL
 	cfg.Brokers = w.env.Kafka.Brokers

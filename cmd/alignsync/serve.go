@@ -8,9 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
 	"github.com/illumera/alignsync/internal/ops"
+	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
 )
 
@@ -26,6 +30,8 @@ type serveConfig struct {
 	encryptionKeys string
 	jwtSecret      string
 	alignBaseURL   string
+	reconcileAt    string
+	reconcileWin   string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -34,13 +40,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f := newFlagSet("serve", "Serves Align's webhooks (POST /webhooks/align/{connectionID}), the admin API\n"+
 		"(/api/companies/{companyID}/align/..., JWT-authenticated) and /metrics, /healthz, /readyz on one\n"+
 		"listener. Stateless: run as many instances as needed behind a load balancer.")
-	f.String(&c.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL (Illumera's database, with the align_sync schema migrated)")
+	f.String(&c.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL (Illumera's database, with the align_sync schema migrated); add pool_max_conns=16 for webhook bursts (BENCHMARKS.md)")
 	f.String(&c.addr, "addr", "ALIGNSYNC_ADDR", "127.0.0.1:8080", "listen address")
 	f.String(&c.publicBaseURL, "public-base-url", "ALIGNSYNC_PUBLIC_BASE_URL", "", "URL at which Align reaches this server, e.g. https://sync.illumera.example (webhook destinations)")
 	f.String(&c.encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "AES-256 keys id:base64(32 bytes), comma-separated; the first encrypts, all decrypt")
 	f.String(&c.jwtSecret, "admin-jwt-secret", "ALIGNSYNC_ADMIN_JWT_SECRET", "", fmt.Sprintf("HS256 secret of the admin API's tokens (at least %d bytes)", admin.MinSecretBytes))
 	f.String(&c.alignBaseURL, "align-base-url", "ALIGN_BASE_URL", "https://app.alignsoft.us/api/v1", "Align API base URL")
+	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
+	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
 	code := parseFlags(f, args, stdout, stderr, func() {
+		if c.reconcileAt != "" {
+			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
+				f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
+			}
+		}
+		if _, err := reconcile.ParseWindow(c.reconcileWin); err != nil {
+			f.Problem("--reconcile-window %q: %v", c.reconcileWin, err)
+		}
 		f.Require(c.databaseURL, "database-url")
 		f.Require(c.publicBaseURL, "public-base-url")
 		f.Require(c.encryptionKeys, "encryption-keys")
@@ -80,13 +96,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer pool.Close()
+	reg := ops.NewRegistry()
 	srv, err := admin.NewServer(admin.Config{
 		Pool: pool, Keyring: keyring, AlignBaseURL: c.alignBaseURL, PublicBaseURL: c.publicBaseURL,
-		JWTSecret: c.jwtSecret, Registry: ops.NewRegistry(), Logger: logger,
+		JWTSecret: c.jwtSecret, Registry: reg, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
 		return 2
+	}
+	if c.reconcileAt != "" {
+		stopNightly, err := startNightly(ctx, c, pool, srv, reg, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
+			return 1
+		}
+		defer stopNightly()
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -105,4 +130,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// startNightly runs the reconciliation every day at --reconcile-at; across
+// instances an advisory lock lets one run each night.
+func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *admin.Server, reg *prometheus.Registry, logger *slog.Logger) (func(), error) {
+	window, _ := reconcile.ParseWindow(c.reconcileWin)
+	rec, err := reconcile.New(reconcile.Config{Pool: pool, Keys: srv.Connections(), AlignBaseURL: c.alignBaseURL,
+		Metrics: reconcile.NewMetrics(reg), Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window}); err != nil && ctx.Err() == nil {
+			logger.Error("nightly reconciliation stopped", slog.Any("error", err))
+		}
+	}()
+	logger.Info("nightly reconciliation scheduled", slog.String("at_utc", c.reconcileAt), slog.String("window", c.reconcileWin))
+	return func() { cancel(); <-done }, nil
 }
