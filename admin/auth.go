@@ -126,18 +126,26 @@ func (a *Auth) Authorize(r *http.Request, companyID string) (Principal, string, 
 	if err != nil {
 		return Principal{}, "", err
 	}
+	company, err := authorizeCompany(p, companyID)
+	return p, company, err
+}
+
+// authorizeCompany checks that p may act on companyID (any form of UUID) and
+// returns its canonical form; the admin API and the admin pages both decide
+// here.
+func authorizeCompany(p Principal, companyID string) (string, error) {
 	id, err := uuid.Parse(companyID)
 	if err != nil {
 		if slices.Contains(p.Roles, RolePlatformAdmin) {
-			return p, "", &AuthError{Status: http.StatusNotFound, Message: "company id is not a UUID"}
+			return "", &AuthError{Status: http.StatusNotFound, Message: "company id is not a UUID"}
 		}
-		return p, "", errForbidden
+		return "", errForbidden
 	}
 	company := id.String()
 	if !p.CanActOn(company) {
-		return p, "", errForbidden
+		return "", errForbidden
 	}
-	return p, company, nil
+	return company, nil
 }
 
 type principalKey struct{}

@@ -51,6 +51,7 @@ func (s *syncBuffer) String() string {
 // which delivers webhooks back to it.
 type stack struct {
 	t       *testing.T
+	env     *testenv.Env
 	pool    *pgxpool.Pool
 	ctl     *alignsim.Control
 	url     string // serve's base URL
@@ -96,7 +97,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{t: t, pool: env.Pool, ctl: ctl, url: front.URL, srv: srv, reg: reg, keyring: kr, logs: logs, org: org}
+	return &stack{t: t, env: env, pool: env.Pool, ctl: ctl, url: front.URL, srv: srv, reg: reg, keyring: kr, logs: logs, org: org}
 }
 
 func random(n int) []byte {

@@ -63,30 +63,41 @@ func parsePage(r *http.Request, statuses []string) (pageQuery, error) {
 
 func (q pageQuery) offset() int { return (q.page - 1) * q.size }
 
-// listing runs a count and a page query and answers the page.
+// listing answers one page of a company's listing; the admin pages read the
+// same pages through the same functions.
 func listing[T any](s *Server, w http.ResponseWriter, r *http.Request, statuses []string,
-	count func(ctx context.Context, q pageQuery) (int64, error),
-	rows func(ctx context.Context, q pageQuery) ([]T, error),
+	list func(ctx context.Context, company string, q pageQuery) (page[T], error),
 ) {
 	q, err := parsePage(r, statuses)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "validation_error", err.Error())
 		return
 	}
-	total, err := count(r.Context(), q)
+	p, err := list(r.Context(), CompanyFrom(r.Context()), q)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	data, err := rows(r.Context(), q)
+	writeJSON(w, http.StatusOK, p)
+}
+
+// listPage runs a count and a page query; a page past the end has no rows.
+func listPage[T any](ctx context.Context, q pageQuery,
+	count func(ctx context.Context) (int64, error),
+	rows func(ctx context.Context) ([]T, error),
+) (page[T], error) {
+	total, err := count(ctx)
 	if err != nil {
-		s.internalError(w, r, err)
-		return
+		return page[T]{}, err
+	}
+	data, err := rows(ctx)
+	if err != nil {
+		return page[T]{}, err
 	}
 	if data == nil {
 		data = []T{}
 	}
-	writeJSON(w, http.StatusOK, page[T]{Data: data, Page: q.page, PageSize: q.size, Total: total})
+	return page[T]{Data: data, Page: q.page, PageSize: q.size, Total: total}, nil
 }
 
 // outboxItem is one operation of the ledger.
@@ -106,13 +117,17 @@ type outboxItem struct {
 var outboxStatuses = []string{"pending", "processing", "done", "failed"}
 
 func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
-	company := CompanyFrom(r.Context())
-	listing(s, w, r, outboxStatuses,
-		func(ctx context.Context, q pageQuery) (int64, error) {
+	listing(s, w, r, outboxStatuses, s.outboxPage)
+}
+
+// outboxPage is one page of the company's operations, newest first.
+func (s *Server) outboxPage(ctx context.Context, company string, q pageQuery) (page[outboxItem], error) {
+	return listPage(ctx, q,
+		func(ctx context.Context) (int64, error) {
 			return s.count(ctx, `SELECT count(*) FROM align_sync.outbox
 				WHERE company_id = $1 AND ($2 = '' OR status = $2)`, company, q.status)
 		},
-		func(ctx context.Context, q pageQuery) ([]outboxItem, error) {
+		func(ctx context.Context) ([]outboxItem, error) {
 			rows, err := s.pool.Query(ctx, `
 				SELECT id, entity_type, entity_id, op, status, attempts, last_error, next_retry_at, created_at, updated_at
 				  FROM align_sync.outbox
@@ -145,13 +160,17 @@ type deliveryItem struct {
 var deliveryStatuses = []string{"received", "processed", "failed"}
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	company := CompanyFrom(r.Context())
-	listing(s, w, r, deliveryStatuses,
-		func(ctx context.Context, q pageQuery) (int64, error) {
+	listing(s, w, r, deliveryStatuses, s.deliveriesPage)
+}
+
+// deliveriesPage is one page of the company's webhook deliveries, newest first.
+func (s *Server) deliveriesPage(ctx context.Context, company string, q pageQuery) (page[deliveryItem], error) {
+	return listPage(ctx, q,
+		func(ctx context.Context) (int64, error) {
 			return s.count(ctx, `SELECT count(*) FROM align_sync.webhook_deliveries
 				WHERE company_id = $1 AND ($2 = '' OR status = $2)`, company, q.status)
 		},
-		func(ctx context.Context, q pageQuery) ([]deliveryItem, error) {
+		func(ctx context.Context) ([]deliveryItem, error) {
 			rows, err := s.pool.Query(ctx, `
 				SELECT id, delivery_id, event_name, status, received_at, processed_at, error, note
 				  FROM align_sync.webhook_deliveries
@@ -180,19 +199,28 @@ type discrepancyItem struct {
 	DetectedAt    time.Time `json:"detectedAt"`
 }
 
+// discrepancyFields are the values a discrepancy's field takes; the admin
+// pages filter by them (a discrepancy has no status).
+var discrepancyFields = []string{"approved_minutes", "approved_cost_cents"}
+
 func (s *Server) listDiscrepancies(w http.ResponseWriter, r *http.Request) {
-	company := CompanyFrom(r.Context())
-	listing(s, w, r, nil,
-		func(ctx context.Context, _ pageQuery) (int64, error) {
+	listing(s, w, r, nil, s.discrepanciesPage)
+}
+
+// discrepanciesPage is one page of the company's reconciliation
+// discrepancies, newest first; q.status, when set, is a field to keep.
+func (s *Server) discrepanciesPage(ctx context.Context, company string, q pageQuery) (page[discrepancyItem], error) {
+	return listPage(ctx, q,
+		func(ctx context.Context) (int64, error) {
 			return s.count(ctx, `SELECT count(*) FROM align_sync.reconciliation_discrepancies
-				WHERE company_id = $1`, company)
+				WHERE company_id = $1 AND ($2 = '' OR field = $2)`, company, q.status)
 		},
-		func(ctx context.Context, q pageQuery) ([]discrepancyItem, error) {
+		func(ctx context.Context) ([]discrepancyItem, error) {
 			rows, err := s.pool.Query(ctx, `
 				SELECT id, run_id::text, project_id::text, field, illumera_value, align_value, detected_at
 				  FROM align_sync.reconciliation_discrepancies
-				 WHERE company_id = $1
-				 ORDER BY detected_at DESC, id DESC LIMIT $2 OFFSET $3`, company, q.size, q.offset())
+				 WHERE company_id = $1 AND ($2 = '' OR field = $2)
+				 ORDER BY detected_at DESC, id DESC LIMIT $3 OFFSET $4`, company, q.status, q.size, q.offset())
 			if err != nil {
 				return nil, fmt.Errorf("listing reconciliation discrepancies: %w", err)
 			}

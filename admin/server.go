@@ -39,8 +39,8 @@ type Config struct {
 }
 
 // Server is the serve router: the admin API under /api/companies/{companyID}/align,
-// the webhook receiver under /webhooks/align/{connectionID}, and /metrics,
-// /healthz, /readyz. It holds no state between requests beyond readiness.
+// the admin pages under /admin/, the webhook receiver under
+// /webhooks/align/{connectionID}, and /metrics, /healthz, /readyz. It holds no state between requests beyond readiness.
 type Server struct {
 	pool     *pgxpool.Pool
 	conns    *connect.Service
@@ -84,11 +84,16 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{pool: cfg.Pool, conns: conns, receiver: receiver, auth: auth, log: logger}
-	s.router = s.routes(reg, NewMetrics(reg))
+	m := NewMetrics(reg)
+	pg, err := newPages(s, m)
+	if err != nil {
+		return nil, err
+	}
+	s.router = s.routes(reg, m, pg)
 	return s, nil
 }
 
-func (s *Server) routes(reg *prometheus.Registry, m *Metrics) *mux.Router {
+func (s *Server) routes(reg *prometheus.Registry, m *Metrics, pg *pages) *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
@@ -102,6 +107,7 @@ func (s *Server) routes(reg *prometheus.Registry, m *Metrics) *mux.Router {
 		r.Handle(p, opsHandler).Methods(http.MethodGet)
 	}
 	s.receiver.Register(r)
+	pg.register(r)
 
 	api := r.PathPrefix("/api/companies/{companyID}/align").Subrouter()
 	api.Use(s.auth.RequireCompany(m))
