@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 30m
 
-.PHONY: demo test vet build bench check-dashboards readme fmt
+.PHONY: demo test vet build bench check-dashboards dashboard-json readme fmt
 
 ## demo: run the whole pipeline in one process on embedded defaults (Ctrl-C or 60 s ends it)
 demo:
@@ -19,7 +19,11 @@ vet:
 
 ## check-dashboards: run the pipeline, scrape it with a real Prometheus, evaluate every panel
 check-dashboards:
-	$(GO) test -count=1 -run TestPanelsReturnDataInPrometheus -v ./dashboards
+	$(GO) test -count=1 -timeout 15m -run TestPanelsReturnDataInPrometheus -v ./dashboards
+
+## dashboard-json: regenerate dashboards/alignsync.json from dashboards/dashboard.go
+dashboard-json:
+	$(GO) run ./dashboards/gen > dashboards/alignsync.json
 
 ## bench: the benchmarks BENCHMARKS.md records
 bench:

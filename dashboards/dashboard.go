@@ -136,7 +136,7 @@ var rows = []row{
 	}},
 	{title: "Ingest", height: 4, panels: []panel{
 		{title: "Webhook processing failures/s", unit: "ops", width: 12, signal: failure,
-			description: "Deliveries recorded as failed, by reason (unknown entry, invalid data, database).",
+			description: "Deliveries recorded as failed, by reason: unknown_time_entry, invalid_data, database.",
 			queries:     []query{{"sum by (reason) (" + rate("alignsync_ingest_processing_failures_total") + ")", "{{reason}}"}}},
 		{title: "Webhooks/s by result", unit: "ops", width: 12,
 			description: "Webhook requests from Align: processed, duplicate, failed, unauthorized, forbidden, not_found, invalid, error.",

@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -54,11 +56,19 @@ func allComponents(t *testing.T) (*prometheus.Registry, *recorder) {
 	reg := ops.NewRegistry()
 	rec := &recorder{reg: reg}
 	capture.NewMetrics(rec)
-	logger := slog.New(slog.DiscardHandler)
-	if _, err := pipeline.New(pipeline.Config{Brokers: []string{"127.0.0.1:1"}, AlignBaseURL: "http://127.0.0.1:1"},
-		nil, nil, logger, rec); err != nil {
+	// The sink copies the pool's configuration; pools connect lazily, so
+	// nothing here reaches a database or a broker.
+	pool, err := pgxpool.New(context.Background(), "postgres://alignsync@127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	sink, err := pipeline.New(pipeline.Config{Brokers: []string{"127.0.0.1:1"}, AlignBaseURL: "http://127.0.0.1:1"},
+		pool, nil, slog.New(slog.DiscardHandler), rec)
+	if err != nil {
 		t.Fatalf("building the sink (for its metrics): %v", err)
 	}
+	t.Cleanup(sink.Close)
 	ingest.NewMetrics(rec)
 	connect.NewMetrics(rec)
 	admin.NewMetrics(rec)

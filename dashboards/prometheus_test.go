@@ -156,7 +156,7 @@ func (c *child) check(t *testing.T) {
 
 // startProcess runs a long-lived child with its output in a file, and stops
 // it at cleanup: SIGINT, then SIGKILL if it has not exited in time.
-func startProcess(t *testing.T, name string, grace time.Duration, argv ...string) *child {
+func startProcess(t *testing.T, name string, grace time.Duration, env []string, argv ...string) *child {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
@@ -165,6 +165,7 @@ func startProcess(t *testing.T, name string, grace time.Duration, argv ...string
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -189,8 +190,22 @@ func startProcess(t *testing.T, name string, grace time.Duration, argv ...string
 
 func startDemo(t *testing.T, bin, opsAddr string) *child {
 	t.Helper()
-	// The test stops the demo itself; the duration only bounds a leaked one.
-	return startProcess(t, "demo", 60*time.Second, bin, "demo", "--duration", "10m", "--ops-addr", opsAddr)
+	// The demo's temporary PostgreSQL lives under TMPDIR: a directory of the
+	// test's own, removed after the demo stops however it stops. It must be
+	// traversable by the postgres user, and short enough for a socket path.
+	tmp, err := os.MkdirTemp("", "alignsync-demo-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The test stops the demo itself (its metrics are all it needs, not the
+	// settling and report that follow Ctrl-C); the duration only bounds a
+	// leaked one.
+	return startProcess(t, "demo", 20*time.Second, []string{"TMPDIR=" + tmp},
+		bin, "demo", "--duration", "10m", "--ops-addr", opsAddr)
 }
 
 type prometheusServer struct {
@@ -219,7 +234,7 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	proc := startProcess(t, "prometheus", 15*time.Second, bin,
+	proc := startProcess(t, "prometheus", 15*time.Second, nil, bin,
 		"--config.file="+configPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr)

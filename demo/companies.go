@@ -75,7 +75,7 @@ func (w *world) putConnection(ctx context.Context, companyID, apiKey string) err
 func (w *world) printURLs(companies []company) {
 	out := w.opts.Out
 	fmt.Fprintf(out, "alignsim   %s  (state: %s/_sim/state)\n", w.align.BaseURL, w.align.URL)
-	fmt.Fprintf(out, "admin API  %s/api/companies/%s/align/connection  (Authorization: Bearer <token below>)\n", w.serveURL, companies[0].ID)
+	fmt.Fprintf(out, "admin API  %s/api/companies/%s/align/connection  (Authorization: Bearer <the token in the sign-in link below>)\n", w.serveURL, companies[0].ID)
 	fmt.Fprintf(out, "metrics    %s/metrics   health %s/healthz   ready %s/readyz\n", w.serveURL, w.serveURL, w.serveURL)
 	fmt.Fprintf(out, "admin UI   %s/admin/login?token=%s&next=/admin/align-sync%%3Fcompany%%3D%s  (sign-in link, platform admin, 24 h)\n",
 		w.serveURL, w.token, companies[0].ID)

@@ -72,6 +72,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	w.printURLs(companies)
+	// A first reconciliation (nothing synced yet, so nothing to find) gives
+	// the dashboard's "last success" a value from the start.
+	if _, err := w.recon.Run(ctx, reconcile.Options{Window: reconcile.Window{All: true}}); err != nil {
+		return fmt.Errorf("first reconciliation: %w", err)
+	}
 	runCtx := ctx
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc

@@ -145,7 +145,10 @@ func (d *driver) logTime(ctx context.Context, c company) error {
 
 // adjust answers a rejection with a corrected entry that references it.
 func (d *driver) adjust(ctx context.Context, c company) error {
-	orig := d.pick(ctx, `SELECT t.id::text FROM time_entries t WHERE t.company_id = $1 AND t.status = 'rejected'
+	// Only while the engagement lasts: once it ended, Align no longer has the
+	// talent on the project and refuses their time (a failed operation).
+	orig := d.pick(ctx, `SELECT t.id::text FROM time_entries t JOIN engagements e ON e.id = t.engagement_id
+		WHERE t.company_id = $1 AND t.status = 'rejected' AND e.status IN ('accepted', 'active')
 		AND NOT EXISTS (SELECT 1 FROM time_entries a WHERE a.adjustment_of = t.id)`, c.ID)
 	if orig == "" {
 		return nil

@@ -33,7 +33,7 @@ func (r runner) run(ctx context.Context, row outboxRow) ([]link, error) {
 	case MemberAdd:
 		return r.addMember(ctx, row.Key, p.EngagementID, p.ProjectID, p.TalentID)
 	case MemberRemove:
-		return nil, r.removeMember(ctx, p.ProjectID, p.TalentID)
+		return nil, r.removeMember(ctx, p.EngagementID, p.ProjectID, p.TalentID)
 	case EntryCreate:
 		return r.createEntry(ctx, row.Key, row.Attempts > 1, p)
 	case EntryUpdate:
@@ -107,7 +107,9 @@ func (r runner) addMember(ctx context.Context, key, engagementID, projectID, tal
 	return []link{{"project_member", engagementID, pid + "/" + uid}}, nil
 }
 
-func (r runner) removeMember(ctx context.Context, projectID, talentID string) error {
+// removeMember takes the talent off the project and forgets the membership
+// link, so that a later acceptance adds them again.
+func (r runner) removeMember(ctx context.Context, engagementID, projectID, talentID string) error {
 	pid, err := r.db.alignID(ctx, "project", projectID)
 	if err != nil || pid == "" {
 		return err // never synced: nothing to remove
@@ -119,7 +121,7 @@ func (r runner) removeMember(ctx context.Context, projectID, talentID string) er
 	if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
 		return err
 	}
-	return nil
+	return r.db.deleteLink(ctx, "project_member", engagementID)
 }
 
 // writeWiki writes the staffing plan, updating the page when it exists: a

@@ -57,6 +57,15 @@ func (d db) saveLink(ctx context.Context, l link) error {
 	return wrap(err, "saving %s link %s", l.EntityType, l.IllumeraID)
 }
 
+func (d db) deleteLink(ctx context.Context, entityType, illumeraID string) error {
+	_, err := d.pool.Exec(ctx, `DELETE FROM align_sync.entity_links WHERE company_id = $1 AND entity_type = $2 AND illumera_id = $3`,
+		d.companyID, entityType, illumeraID)
+	if d.links != nil {
+		delete(d.links, entityType+":"+illumeraID)
+	}
+	return wrap(err, "deleting %s link %s", entityType, illumeraID)
+}
+
 type projectRow struct {
 	ID, Title, Status string
 	Description       *string

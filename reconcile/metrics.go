@@ -1,9 +1,12 @@
 package reconcile
 
 import (
+	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics describes reconciliation runs for alerting: a stale last success
@@ -82,4 +85,36 @@ func (m *Metrics) observe(r Report, outcome string) {
 			}
 		}
 	}
+}
+
+// WatchRuns keeps the last-success gauge true to align_sync.reconciliation_runs
+// until ctx ends, so that runs made by another process (the reconcile
+// CronJob, another serve instance) show on this process's /metrics too.
+func (m *Metrics) WatchRuns(ctx context.Context, pool *pgxpool.Pool, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		var last *time.Time
+		err := pool.QueryRow(ctx, `SELECT max(finished_at) FROM align_sync.reconciliation_runs WHERE status = 'succeeded'`).Scan(&last)
+		if err == nil && last != nil {
+			ts := float64(last.UnixNano()) / float64(time.Second)
+			if ts > gaugeValue(m.lastSuccess) {
+				m.lastSuccess.Set(ts)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// gaugeValue reads a gauge's current value.
+func gaugeValue(g prometheus.Gauge) float64 {
+	var pb dto.Metric
+	if err := g.Write(&pb); err != nil {
+		return 0
+	}
+	return pb.GetGauge().GetValue()
 }

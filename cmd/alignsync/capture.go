@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 
 	"github.com/illumera/alignsync/capture"
 	"github.com/illumera/alignsync/internal/ops"
@@ -17,7 +19,7 @@ func init() {
 func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := capture.DefaultConfig()
 	var check bool
-	var metricsAddr string
+	var metricsAddr, cpuProfile string
 	f := newFlagSet("capture", "Reads the publication's changes from a logical replication slot (pgoutput) and produces\n"+
 		"them to Kafka, confirming a position to PostgreSQL only once Kafka holds every change up to\n"+
 		"it. Creates the publication and slot when absent. Several instances may run: one streams,\n"+
@@ -26,6 +28,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	captureFlags(f, &cfg)
 	f.Bool(&check, "check", "ALIGNSYNC_CAPTURE_CHECK", false, "inspect the database, print what to fix, exit 0 when ready and 1 otherwise")
 	f.String(&metricsAddr, "metrics-addr", "ALIGNSYNC_METRICS_ADDR", "127.0.0.1:9101", "listen address of /metrics, /healthz and /readyz")
+	f.String(&cpuProfile, "cpu-profile", "ALIGNSYNC_CAPTURE_CPU_PROFILE", "", "write a Go CPU profile of the run to this file (for benchmarks)")
 	code := parseFlags(f, args, stdout, stderr, func() {
 		f.Require(cfg.DatabaseURL, "database-url")
 		if !check && len(cfg.Brokers) == 0 {
@@ -43,7 +46,31 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if check {
 		return runCaptureCheck(ctx, cfg, stdout, stderr)
 	}
-	return runCaptureStream(ctx, cfg, metricsAddr, f.Logger(stderr))
+	logger := f.Logger(stderr)
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			logger.Error("capture: starting the CPU profile failed", slog.Any("error", err))
+			return 1
+		}
+		defer stop()
+	}
+	return runCaptureStream(ctx, cfg, metricsAddr, logger)
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func captureFlags(f *flagSet, cfg *capture.Config) {

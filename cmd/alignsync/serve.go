@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
@@ -105,8 +104,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
 		return 2
 	}
+	recMetrics := reconcile.NewMetrics(reg)
+	watchRuns, stopWatchRuns := context.WithCancel(ctx)
+	defer stopWatchRuns()
+	go recMetrics.WatchRuns(watchRuns, pool, 30*time.Second)
 	if c.reconcileAt != "" {
-		stopNightly, err := startNightly(ctx, c, pool, srv, reg, logger)
+		stopNightly, err := startNightly(ctx, c, pool, srv, recMetrics, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
 			return 1
@@ -134,10 +137,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // startNightly runs the reconciliation every day at --reconcile-at; across
 // instances an advisory lock lets one run each night.
-func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *admin.Server, reg *prometheus.Registry, logger *slog.Logger) (func(), error) {
+func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *admin.Server, metrics *reconcile.Metrics, logger *slog.Logger) (func(), error) {
 	window, _ := reconcile.ParseWindow(c.reconcileWin)
 	rec, err := reconcile.New(reconcile.Config{Pool: pool, Keys: srv.Connections(), AlignBaseURL: c.alignBaseURL,
-		Metrics: reconcile.NewMetrics(reg), Logger: logger})
+		Metrics: metrics, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
