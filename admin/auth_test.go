@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/illumera/alignsync/admin"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 // companyRoutes are every route of the admin API for a company.
@@ -132,7 +134,7 @@ func TestTenantIsolationOfAdminRoutes(t *testing.T) {
 	if code := s.call(http.MethodGet, "/api/companies/not-a-uuid/align/connection", adminOfA, nil, nil); code != 403 {
 		t.Errorf("company_admin on a non-UUID company: %d, want 403", code)
 	}
-	if v := counterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden"); v < float64(len(companyRoutes(b))) {
+	if v := testenv.CounterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden"); v < float64(len(companyRoutes(b))) {
 		t.Errorf("forbidden counter %v", v)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/sinks/align"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 func TestConnectionLifecycleOverHTTP(t *testing.T) {
@@ -88,7 +90,7 @@ func TestTroubleshootingMessages(t *testing.T) {
 			}
 		})
 	}
-	if v := counterValue(t, s.reg, "alignsync_connect_attempts_total", "project_scoped_key"); v != 1 {
+	if v := testenv.CounterValue(t, s.reg, "alignsync_connect_attempts_total", "project_scoped_key"); v != 1 {
 		t.Errorf("connect attempts{project_scoped_key} = %v", v)
 	}
 	assertNoSecret(t, s, project.Key, revoked.Key, noWebhooks.Key)

@@ -11,6 +11,8 @@ import (
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/sinks/align"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 // alignEntry is a time entry on both sides, linked as the pipeline links it.
@@ -206,7 +208,7 @@ func TestDuplicatedReorderedWebhooksFromSimulator(t *testing.T) {
 	if rows != 4 || ids != 4 {
 		t.Fatalf("%d records of %d ids, want 4 of 4 (submitted, approved, locked, invoiced)", rows, ids)
 	}
-	if v := counterValue(t, s.reg, "alignsync_ingest_webhooks_total", "duplicate"); v < 3 {
+	if v := testenv.CounterValue(t, s.reg, "alignsync_ingest_webhooks_total", "duplicate"); v < 3 {
 		t.Fatalf("duplicate counter %v, want ≥ 3", v)
 	}
 }

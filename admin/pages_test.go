@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/illumera/alignsync/admin"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 // pageClient is a browser without JavaScript: a cookie jar, no redirects
@@ -126,7 +128,7 @@ func TestPagesRefuseAnotherCompany(t *testing.T) {
 	s.failedOperation(a, "alpha-marker-error")
 	s.failedOperation(b, "bravo-marker-error")
 	s.connect(b, s.org.OrgKey)
-	before := counterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden")
+	before := testenv.CounterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden")
 
 	pc := s.login(token(t, a, admin.RoleCompanyAdmin))
 	tokenA := pc.csrf(integrationPath(a))
@@ -165,7 +167,7 @@ func TestPagesRefuseAnotherCompany(t *testing.T) {
 	if v.Status != "connected" {
 		t.Fatalf("B is %s after A's refused disconnect", v.Status)
 	}
-	if got := counterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden") - before; got < 9 {
+	if got := testenv.CounterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden") - before; got < 9 {
 		t.Fatalf("%v refusals counted, want at least 9", got)
 	}
 

@@ -6,5 +6,10 @@
 // whose signature does not verify with its connection's secret is refused
 // before anything is stored; a connection changes only its own company's
 // rows; and a time entry's status only moves forward (AdvanceStatus). Ingest
-// never calls Align.
+// never calls Align, and its write-back changes only status,
+// rejection_reason and updated_at of a time entry.
+//
+// A delivery is checked, applied and recorded in one SQL statement; the
+// statement also re-checks that the connection is still live, which is what
+// allows the receiver to cache resolved connections for a minute.
 package ingest

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 func TestValidDeliveryApprovesEntry(t *testing.T) {
@@ -74,7 +76,7 @@ func TestRefusedSignatures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := counterValue(t, h.reg, "alignsync_ingest_webhooks_total", "unauthorized")
+			before := testenv.CounterValue(t, h.reg, "alignsync_ingest_webhooks_total", "unauthorized")
 			id := uuid.NewString()
 			if code, result := h.do(tc.req(id)); code != http.StatusUnauthorized || result != "unauthorized" {
 				t.Fatalf("got %d %s, want 401 unauthorized", code, result)
@@ -82,7 +84,7 @@ func TestRefusedSignatures(t *testing.T) {
 			if d := h.deliveries(t, id); len(d) != 0 {
 				t.Fatalf("a refused delivery was stored: %+v", d)
 			}
-			after := counterValue(t, h.reg, "alignsync_ingest_webhooks_total", "unauthorized")
+			after := testenv.CounterValue(t, h.reg, "alignsync_ingest_webhooks_total", "unauthorized")
 			if after != before+1 {
 				t.Fatalf("unauthorized counter went %v → %v", before, after)
 			}
@@ -186,7 +188,7 @@ func TestUnknownEntryFails(t *testing.T) {
 	if len(d) != 1 || d[0].Status != "failed" || d[0].Error == nil || *d[0].Error != "unknown time entry "+alignID {
 		t.Fatalf("record %+v", d)
 	}
-	if v := counterValue(t, h.reg, "alignsync_ingest_processing_failures_total", "unknown_time_entry"); v != 1 {
+	if v := testenv.CounterValue(t, h.reg, "alignsync_ingest_processing_failures_total", "unknown_time_entry"); v != 1 {
 		t.Fatalf("processing failures %v", v)
 	}
 }

@@ -60,9 +60,7 @@ func newHarness(t testing.TB) *harness {
 	env := testenv.New(t)
 	h := &harness{t: t, env: env, keys: &staticKeys{keys: map[string]string{}, errors: map[string]string{}}}
 	h.lsn.Store(1 << 24)
-	h.writer = &kafka.Writer{Addr: kafka.TCP(env.Kafka.Brokers...), Topic: testenv.CDCTopic, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
-	t.Cleanup(func() { h.writer.Close() })
+	h.writer = env.CDCWriter(t)
 	return h
 }
 
@@ -120,9 +118,7 @@ func (h *harness) connect(name string) (companyID string, org alignsim.Org) {
 
 func (h *harness) exec(sql string, args ...any) {
 	h.t.Helper()
-	if _, err := h.env.Pool.Exec(context.Background(), sql, args...); err != nil {
-		h.t.Fatalf("%s: %v", sql, err)
-	}
+	h.env.Exec(h.t, sql, args...)
 }
 
 // emit produces one change envelope as capture would, keyed by company.

@@ -54,9 +54,7 @@ func newHarness(t *testing.T) *harness {
 	env := testenv.New(t)
 	h := &harness{t: t, env: env, keys: &keys{m: map[string]string{}}, lsn: 1 << 24,
 		clock: time.Now().Add(-time.Hour).Truncate(time.Second)}
-	h.writer = &kafka.Writer{Addr: kafka.TCP(env.Kafka.Brokers...), Topic: testenv.CDCTopic, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
-	t.Cleanup(func() { h.writer.Close() })
+	h.writer = env.CDCWriter(t)
 	return h
 }
 
@@ -68,9 +66,7 @@ func (h *harness) ctx() context.Context {
 
 func (h *harness) exec(sql string, args ...any) {
 	h.t.Helper()
-	if _, err := h.env.Pool.Exec(context.Background(), sql, args...); err != nil {
-		h.t.Fatalf("%s: %v", sql, err)
-	}
+	h.env.Exec(h.t, sql, args...)
 }
 
 // connect creates an Align organization and a company connected to it.
