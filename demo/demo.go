@@ -32,8 +32,12 @@ type Options struct {
 	OpsAddr     string        // serve's listener: admin API, webhooks, /metrics of every component
 	Companies   int           // companies connected to their own simulated Align org
 	Seed        uint64        // workload randomness; 0 = from the clock
-	Out         io.Writer     // progress and the report
-	Logger      *slog.Logger  // component logs
+	// Prometheus also starts a local Prometheus (when installed) on
+	// PrometheusAddr, scraping the demo.
+	Prometheus     bool
+	PrometheusAddr string
+	Out            io.Writer    // progress and the report
+	Logger         *slog.Logger // component logs
 }
 
 // world is everything the demo started.
@@ -72,6 +76,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	w.printURLs(companies)
+	if opts.Prometheus {
+		if err := w.startPrometheus(ctx); err != nil {
+			return err
+		}
+	}
 	// A first reconciliation (nothing synced yet, so nothing to find) gives
 	// the dashboard's "last success" a value from the start.
 	if _, err := w.recon.Run(ctx, reconcile.Options{Window: reconcile.Window{All: true}}); err != nil {

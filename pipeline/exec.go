@@ -22,7 +22,7 @@ func (r runner) run(ctx context.Context, row outboxRow) ([]link, error) {
 	p := row.Op.Payload
 	switch row.Op.Kind {
 	case ProjectCreate:
-		return r.createProject(ctx, row.Key, p)
+		return r.createProject(ctx, row.Key, row.Attempts > 1, p)
 	case ProjectUpdate:
 		return nil, r.updateProject(ctx, p)
 	case WikiWrite:
@@ -50,7 +50,15 @@ func projectRequest(title string, description *string, status string) align.Crea
 		Status: align.ProjectStatus(status), TimeBillingEnabled: &on}
 }
 
-func (r runner) createProject(ctx context.Context, key string, p Payload) ([]link, error) {
+func (r runner) createProject(ctx context.Context, key string, retry bool, p Payload) ([]link, error) {
+	if retry { // an interrupted run may have created it: update what Align holds
+		if id, err := r.findInAlign(ctx, "project", ref("project", p.ProjectID)); id != "" || err != nil {
+			if err == nil {
+				err = r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+			}
+			return []link{{"project", p.ProjectID, id}}, err
+		}
+	}
 	req := projectRequest(p.Title, p.Description, p.Status)
 	req.ExternalRef = &align.ExternalRef{Provider: provider, ExternalType: "project", ExternalID: p.ProjectID}
 	proj, created, err := r.api.CreateProject(ctx, idem(key, req), req)

@@ -27,6 +27,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f.String(&o.OpsAddr, "ops-addr", "ALIGNSYNC_DEMO_OPS_ADDR", "127.0.0.1:8080", "serve's address: admin API, webhooks, and /metrics of every component")
 	f.Int(&o.Companies, "companies", "ALIGNSYNC_DEMO_COMPANIES", 3, "companies, each connected to its own simulated Align org")
 	f.Int(&seed, "seed", "ALIGNSYNC_DEMO_SEED", 0, "workload seed (0: from the clock)")
+	f.Bool(&o.Prometheus, "prometheus", "ALIGNSYNC_DEMO_PROMETHEUS", false, "also start a local Prometheus scraping the demo (needs the prometheus binary)")
+	f.String(&o.PrometheusAddr, "prometheus-addr", "ALIGNSYNC_DEMO_PROMETHEUS_ADDR", "127.0.0.1:9090", "listen address of that Prometheus")
 	f.Bool(&verbose, "verbose", "ALIGNSYNC_DEMO_VERBOSE", false, "also print the components' JSON logs to stderr")
 	if code := parseFlags(f, args, stdout, stderr, func() {
 		if o.Duration < 0 {
