@@ -35,6 +35,7 @@ type decoder struct {
 	cur      *txn
 	buf      []byte
 	old, new row
+	arena    arena
 }
 
 var errOutsideTxn = errors.New("change outside a transaction")

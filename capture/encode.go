@@ -90,20 +90,24 @@ func (d *decoder) emit(rel *relation, index int, op string, walStart pglogrepl.L
 	d.out.change(d.cur, d.message(d.topic, rel.header, index, key, value, nil))
 }
 
-// message builds a Kafka message owning copies of key and value, in one
-// allocation with the index header.
+// message builds a Kafka message owning copies of key and value.
 func (d *decoder) message(topic string, table []byte, index int, key, value, errHeader []byte) kafka.Message {
 	var num [20]byte
 	idx := strconv.AppendInt(num[:0], int64(index), 10)
-	block := make([]byte, 0, len(key)+len(idx)+len(value))
-	block = append(append(append(block, key...), idx...), value...)
-	k, i := len(key), len(key)+len(idx)
-	headers := make([]kafka.Header, 3, 4)
+	block := d.arena.bytes(len(key) + len(idx) + len(value))
+	k := copy(block, key)
+	i := k + copy(block[k:], idx)
+	copy(block[i:], value)
+	n := 3
+	if errHeader != nil {
+		n = 4
+	}
+	headers := d.arena.headers(n)
 	headers[0] = kafka.Header{Key: HeaderTable, Value: table}
 	headers[1] = kafka.Header{Key: HeaderCommitLSN, Value: d.cur.commitHeader}
 	headers[2] = kafka.Header{Key: HeaderIndex, Value: block[k:i:i]}
 	if errHeader != nil {
-		headers = append(headers, kafka.Header{Key: HeaderError, Value: errHeader})
+		headers[3] = kafka.Header{Key: HeaderError, Value: errHeader}
 	}
 	return kafka.Message{Topic: topic, Key: block[:k:k], Value: block[i:], Headers: headers, WriterData: d.cur}
 }

@@ -149,7 +149,7 @@ func confirmedFlush(t *testing.T, env *testenv.Env, slot string) pglogrepl.LSN {
 func currentLSN(t *testing.T, env *testenv.Env) pglogrepl.LSN {
 	t.Helper()
 	var s string
-	if err := env.Pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&s); err != nil {
+	if err := env.Pool.QueryRow(context.Background(), `SELECT pg_current_wal_insert_lsn()::text`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	lsn, _ := pglogrepl.ParseLSN(s)
@@ -287,4 +287,3 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-

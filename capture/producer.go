@@ -64,8 +64,10 @@ func messageBytes(m *kafka.Message) int64 {
 	return int64(len(m.Key) + len(m.Value) + 64)
 }
 
-// full says whether the queue should be flushed now rather than at commit.
+// full says whether the queue should be flushed now.
 func (p *producer) full() bool { return len(p.pending) >= p.batchSize }
+
+func (p *producer) hasPending() bool { return len(p.pending) > 0 }
 
 // overBudget says whether reading must pause until Kafka catches up.
 func (p *producer) overBudget() bool { return p.inflight.Load() >= p.maxInflight }

@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -68,6 +69,8 @@ func TestRoundTripEveryColumnType(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("got %d changes, want 4: %+v", len(got), got)
 	}
+	// The truncate is keyed by table name, so it may sit on another partition.
+	sort.Slice(got, func(i, j int) bool { return idLess(got[i].Env, got[j].Env) })
 	updated := copyRow(insertedRow, map[string]any{"i4": json.Number("5"), "flag": false, "body": "changed", "missing": "now set", "doc": []any{}})
 	checkChange(t, got[0], OpCreate, nil, insertedRow, company)
 	checkChange(t, got[1], OpUpdate, insertedRow, updated, company)

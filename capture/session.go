@@ -1,14 +1,17 @@
 package capture
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 )
@@ -24,8 +27,10 @@ type session struct {
 	logger         *slog.Logger
 	statusInterval time.Duration
 
+	buffered     func() int // bytes received and not yet handled
 	received     pglogrepl.LSN
 	nextStatus   time.Time
+	flushDue     time.Time // when queued messages go to the writer; zero when none wait
 	readDeadline time.Time
 	ctx          context.Context
 }
@@ -42,12 +47,13 @@ func (c *Capture) stream(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := probeKafka(ctx, c.cfg); err != nil {
 		return err
 	}
-	conn, db, err := connectReplication(ctx, c.cfg.DatabaseURL)
+	conn, db, buffered, err := connectReplication(ctx, c.cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
 	s := c.newSession(ctx, conn, db, start, pool)
+	s.buffered = buffered
 	if err := pglogrepl.StartReplication(ctx, conn, c.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
 		PluginArgs: []string{"proto_version '1'", "publication_names '" + c.cfg.Publication + "'", "messages 'true'"},
 	}); err != nil {
@@ -90,7 +96,7 @@ func (c *Capture) newSession(ctx context.Context, conn *pgconn.PgConn, db string
 // what is queued and confirms only what was acknowledged before.
 func (s *session) finish(cause error) {
 	if cause == nil {
-		if err := s.prod.flush(context.Background()); err != nil {
+		if err := s.flush(context.Background()); err != nil {
 			s.prod.abort(err)
 		} else {
 			s.prod.close()
@@ -110,9 +116,8 @@ func (s *session) change(_ *txn, m kafka.Message) { s.prod.add(m) }
 
 func (s *session) commit(t *txn) error {
 	t.committed.Store(true)
-	err := s.prod.flush(s.ctx)
 	s.acks.advance()
-	return err
+	return nil
 }
 
 func (s *session) position(lsn pglogrepl.LSN) {
@@ -122,12 +127,22 @@ func (s *session) position(lsn pglogrepl.LSN) {
 	s.acks.advance()
 }
 
+// replicationReadBuffer lets one read system call bring in many pgoutput
+// messages when a backlog is streaming.
+const replicationReadBuffer = 256 << 10
+
 // connectReplication opens a logical replication connection with the
-// session settings pgjson relies on for value formats.
-func connectReplication(ctx context.Context, url string) (*pgconn.PgConn, string, error) {
+// session settings pgjson relies on for value formats. buffered reports how
+// many received bytes are not yet decoded.
+func connectReplication(ctx context.Context, url string) (conn *pgconn.PgConn, db string, buffered func() int, err error) {
 	cfg, err := pgconn.ParseConfig(url)
 	if err != nil {
-		return nil, "", fmt.Errorf("parsing database URL: %w", err)
+		return nil, "", nil, fmt.Errorf("parsing database URL: %w", err)
+	}
+	var br *bufio.Reader
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		br = bufio.NewReaderSize(r, replicationReadBuffer)
+		return pgproto3.NewFrontend(br, w)
 	}
 	for k, v := range map[string]string{
 		"replication": "database", "application_name": "alignsync-capture",
@@ -135,11 +150,10 @@ func connectReplication(ctx context.Context, url string) (*pgconn.PgConn, string
 	} {
 		cfg.RuntimeParams[k] = v
 	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening replication connection: %w", err)
+	if conn, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
+		return nil, "", nil, fmt.Errorf("opening replication connection: %w", err)
 	}
-	return conn, cfg.Database, nil
+	return conn, cfg.Database, func() int { return br.Buffered() + conn.Frontend().ReadBufferLen() }, nil
 }
 
 // slotPosition is the slot's confirmed_flush_lsn: where the session resumes

@@ -36,16 +36,51 @@ func (s *session) listen(ctx context.Context) error {
 		if err := s.handle(ctx, msg); err != nil {
 			return err
 		}
+		if err := s.maybeFlush(ctx); err != nil {
+			return err
+		}
 	}
 }
 
-// receive waits for the next message, sending the standby status whenever
-// it falls due in the meantime. It returns (nil, nil) when ctx ends.
+// flushLinger is how long queued messages may wait for more before they are
+// handed to the Kafka writer, which lingers BatchTimeout on top.
+const flushLinger = time.Millisecond
+
+// maybeFlush hands the queued messages to Kafka when the queue is full, or
+// once they have waited flushLinger with nothing more received: a backlog
+// goes out in large batches, a trickle within a millisecond, and a reader
+// that keeps up does not pay a Writer call per message.
+func (s *session) maybeFlush(ctx context.Context) error {
+	switch {
+	case s.prod.full():
+	case !s.prod.hasPending() || s.buffered() > 0:
+		return nil
+	case s.flushDue.IsZero():
+		s.flushDue = time.Now().Add(flushLinger)
+		return nil
+	case time.Now().Before(s.flushDue):
+		return nil
+	}
+	return s.flush(ctx)
+}
+
+func (s *session) flush(ctx context.Context) error {
+	s.flushDue = time.Time{}
+	return s.prod.flush(ctx)
+}
+
+// receive waits for the next message, flushing queued messages and sending
+// the standby status whenever they fall due in the meantime. It returns
+// (nil, nil) when ctx ends.
 func (s *session) receive(ctx context.Context) (pgproto3.BackendMessage, error) {
 	for {
-		if !s.readDeadline.Equal(s.nextStatus) {
-			s.readDeadline = s.nextStatus
-			if err := s.conn.Conn().SetReadDeadline(s.nextStatus); err != nil {
+		deadline := s.nextStatus
+		if !s.flushDue.IsZero() && s.flushDue.Before(deadline) {
+			deadline = s.flushDue
+		}
+		if !s.readDeadline.Equal(deadline) {
+			s.readDeadline = deadline
+			if err := s.conn.Conn().SetReadDeadline(deadline); err != nil {
 				return nil, fmt.Errorf("setting read deadline: %w", err)
 			}
 		}
@@ -61,10 +96,21 @@ func (s *session) receive(ctx context.Context) (pgproto3.BackendMessage, error) 
 		case !pgconn.Timeout(err):
 			return nil, fmt.Errorf("receiving replication message: %w", err)
 		}
-		if err := s.sendStandbyStatus(false); err != nil {
+		if err := s.onTimeout(ctx); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// onTimeout does what the read deadline woke the loop for.
+func (s *session) onTimeout(ctx context.Context) error {
+	if err := s.maybeFlush(ctx); err != nil {
+		return err
+	}
+	if time.Now().Before(s.nextStatus) {
+		return nil
+	}
+	return s.sendStandbyStatus(false)
 }
 
 func (s *session) handle(ctx context.Context, msg pgproto3.BackendMessage) error {
@@ -107,13 +153,7 @@ func (s *session) handleXLogData(ctx context.Context, data []byte) error {
 	if xld.WALStart > s.received {
 		s.received = xld.WALStart
 	}
-	if err := s.dec.handle(ctx, xld.WALStart, xld.WALData); err != nil {
-		return err
-	}
-	if s.prod.full() {
-		return s.prod.flush(ctx)
-	}
-	return nil
+	return s.dec.handle(ctx, xld.WALStart, xld.WALData)
 }
 
 // sendStandbyStatus reports the positions with all three set explicitly:
@@ -144,7 +184,7 @@ func (s *session) sendStandbyStatus(reply bool) error {
 // still sending the standby status on time.
 func (s *session) waitForRoom(ctx context.Context) error {
 	for s.prod.overBudget() {
-		if err := s.prod.flush(ctx); err != nil {
+		if err := s.flush(ctx); err != nil {
 			return err
 		}
 		timer := time.NewTimer(time.Until(s.nextStatus))

@@ -2,9 +2,14 @@
 // against Align's /me, registering the webhook that brings statuses back,
 // storing the key and the webhook secret encrypted, and disconnecting.
 //
-// Invariant: an API key or a webhook secret exists in plaintext only in memory,
-// for the duration of a call. At rest it is AES-256-GCM ciphertext bound to its
-// company (the company id is the additional data, so a value copied to another
-// company's row does not decrypt); in logs, errors and API answers only its
-// last four characters appear.
+// Invariant: an API key or a webhook secret exists in plaintext only in
+// memory (for a call, or up to a minute in the webhook receiver's verifier
+// cache). At rest it is AES-256-GCM ciphertext bound to its company (the
+// company id is the additional data, so a value copied to another company's
+// row does not decrypt); in logs, errors and API answers at most its last
+// four characters appear.
+//
+// A reconnect issues a new connection id (the id in the webhook URL), so the
+// replaced webhook's URL stops resolving even when deleting it at Align
+// fails; entity links are never deleted, by connect or by disconnect.
 package connect
