@@ -70,11 +70,7 @@ func (l *lane) execute(ctx context.Context, row outboxRow) error {
 		}
 		row.Attempts++
 	}
-	api, err := l.sink.client(ctx, l.companyID)
-	var links []link
-	if err == nil {
-		links, err = runner{db: db{pool: l.sink.pool, companyID: l.companyID, links: l.links}, api: api}.run(ctx, row)
-	}
+	links, err := l.run(ctx, row)
 	if err == nil {
 		if err := l.sink.outbox.done(ctx, row, links); err != nil {
 			return err
@@ -86,6 +82,27 @@ func (l *lane) execute(ctx context.Context, row outboxRow) error {
 		return nil
 	}
 	return l.park(ctx, row, err)
+}
+
+// run calls Align with the company's key. A refused key is read again
+// first: after a reconnect (a new key, the old one revoked) the cached client
+// may be stale, and that is no reason to put the connection in error.
+func (l *lane) run(ctx context.Context, row outboxRow) ([]link, error) {
+	api, used, err := l.sink.client(ctx, l.companyID, false)
+	if err != nil {
+		return nil, err
+	}
+	r := runner{db: db{pool: l.sink.pool, companyID: l.companyID, links: l.links}, api: api}
+	links, err := r.run(ctx, row)
+	if err == nil || !align.IsAuthFailure(err) {
+		return links, err
+	}
+	api, current, kerr := l.sink.client(ctx, l.companyID, true)
+	if kerr != nil || current == used {
+		return links, err
+	}
+	r.api = api
+	return r.run(ctx, row)
 }
 
 func (l *lane) park(ctx context.Context, row outboxRow, cause error) error {

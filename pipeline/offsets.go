@@ -77,10 +77,3 @@ func (t *offsetTracker) Committable() map[int]int64 {
 	}
 	return out
 }
-
-// Reset forgets a partition, after a rebalance took it away.
-func (t *offsetTracker) Reset() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.parts = map[int]*partitionWindow{}
-}

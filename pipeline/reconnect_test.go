@@ -72,3 +72,34 @@ func (w *world) seedEngaged(company string) fixture {
 		f.engagement, company, f.project, f.talent)
 	return f
 }
+
+// TestKeyRotationIsNotAnError: an admin reconnects with a new key and revokes
+// the old one; the sink's cached client still holds the old key, meets a 401,
+// reads the key again and carries on: the connection never shows Error.
+func TestKeyRotationIsNotAnError(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	company, org := w.connectCompany("Rotating Co")
+	w.runSink(Config{})
+	first := uuid.NewString()
+	w.exec(`INSERT INTO projects (id, company_id, title, status) VALUES ($1, $2, 'First', 'draft')`, first, company)
+	w.waitFor(org, "first project", func(s alignsim.State) bool { return len(s.Projects) == 1 })
+
+	key, err := w.env.Align.Control.MintKey(ctx, org.OrganizationID, alignsim.KeyRequest{Scope: alignsim.ScopeOrganization, Name: "rotated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.conns.Connect(ctx, company, key.Key); err != nil {
+		t.Fatal(err)
+	}
+	revokeOrgKey(t, w.harness, org)
+	w.exec(`INSERT INTO projects (company_id, title, status) VALUES ($1, 'Second', 'draft')`, company)
+	w.waitFor(org, "second project with the new key", func(s alignsim.State) bool { return len(s.Projects) == 2 })
+	st, err := w.conns.Status(ctx, company)
+	if err != nil || st.Status != "connected" {
+		t.Fatalf("connection after rotation = %+v (%v), want connected", st, err)
+	}
+	if c := w.outboxCounts(company); c["done"] != 2 || len(c) != 1 {
+		t.Fatalf("outbox = %v, want both projects done", c)
+	}
+}

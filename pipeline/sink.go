@@ -185,23 +185,24 @@ type cachedClient struct {
 
 // client returns the company's Align client, rebuilt when its key changed
 // (a reconnect).
-func (s *Sink) client(ctx context.Context, companyID string) (alignAPI, error) {
+// With fresh, the key is read again whatever the cache's age.
+func (s *Sink) client(ctx context.Context, companyID string, fresh bool) (alignAPI, string, error) {
 	s.mu.Lock()
 	cc, ok := s.clients[companyID]
 	s.mu.Unlock()
-	if ok && time.Since(cc.loaded) < 5*time.Second {
-		return cc.client, nil
+	if ok && !fresh && time.Since(cc.loaded) < 5*time.Second {
+		return cc.client, cc.key, nil
 	}
 	key, err := s.conns.APIKey(ctx, companyID)
 	if err != nil {
-		return nil, fmt.Errorf("loading Align key of company %s: %w", companyID, err)
+		return nil, "", fmt.Errorf("loading Align key of company %s: %w", companyID, err)
 	}
 	if !ok || cc.key != key {
 		c, err := align.New(align.Config{BaseURL: s.cfg.AlignBaseURL, APIKey: key, HTTPClient: s.cfg.AlignHTTPClient,
 			MaxAttempts: s.cfg.AlignMaxAttempts, RatePerMinute: s.cfg.AlignRatePerMinute, Limiters: s.limiters,
 			Observe: s.metrics.observe, UserAgent: "alignsync-sink"})
 		if err != nil {
-			return nil, permanent("building Align client: %v", err)
+			return nil, "", permanent("building Align client: %v", err)
 		}
 		cc.client, cc.key = c, key
 	}
@@ -209,7 +210,7 @@ func (s *Sink) client(ctx context.Context, companyID string) (alignAPI, error) {
 	s.mu.Lock()
 	s.clients[companyID] = cc
 	s.mu.Unlock()
-	return cc.client, nil
+	return cc.client, cc.key, nil
 }
 
 // laneFor returns the company's lane, starting it on first use.
