@@ -32,7 +32,7 @@ type Config struct {
 	ReconnectMax      time.Duration // longest reconnect delay, default 30s
 	ShutdownTimeout   time.Duration // how long a stop waits for Kafka acks, default 30s
 
-	MaxInflightBytes int           // produced but not yet acknowledged bytes before reading pauses, default 32 MiB
+	MaxInflightBytes int           // produced but not yet acknowledged bytes before reading pauses, default 16 MiB
 	MaxMessageBytes  int           // larger changes go to the DLQ, default 1,000,000 (Kafka's message.max.bytes)
 	BatchSize        int           // kafka-go Writer.BatchSize, default 1000
 	BatchTimeout     time.Duration // kafka-go Writer.BatchTimeout, default 5ms
@@ -54,7 +54,7 @@ func DefaultConfig() Config {
 		ReconnectMin:      100 * time.Millisecond,
 		ReconnectMax:      30 * time.Second,
 		ShutdownTimeout:   30 * time.Second,
-		MaxInflightBytes:  32 << 20,
+		MaxInflightBytes:  16 << 20,
 		MaxMessageBytes:   1_000_000,
 		BatchSize:         1000,
 		BatchTimeout:      5 * time.Millisecond,

@@ -87,3 +87,33 @@ func TestKafkaUnavailable(t *testing.T) {
 		return confirmedFlush(t, env, cfg.Slot) >= last, nil
 	})
 }
+
+// TestSlowKafkaBoundsInflight: when Kafka acknowledges slowly, capture stops
+// reading at the in-flight bound instead of buffering the backlog, and
+// delivers everything as acknowledgements come back.
+func TestSlowKafkaBoundsInflight(t *testing.T) {
+	env := testenv.New(t)
+	cfg := testConfig(t, env)
+	cfg.MaxMessageBytes, cfg.MaxInflightBytes, cfg.BatchSize = 4096, 32<<10, 20
+	c := startCapture(t, cfg)
+	c.waitStreaming(t)
+	env.Kafka.Cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		time.Sleep(10 * time.Millisecond) // every produce request waits: a slow broker
+		return nil, nil, false
+	})
+	mustExec(t, env, `INSERT INTO companies (name) SELECT 'slow ' || i FROM generate_series(1, 300) i`)
+
+	var peak float64
+	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
+	r.waitChanges(t, 60*time.Second, "300 changes through a slow broker", func(cs []change) bool {
+		peak = max(peak, gaugeValue(t, c.reg, "alignsync_capture_inflight_bytes"))
+		return len(forTable(cs, "companies")) >= 300
+	})
+	if limit := float64(cfg.MaxInflightBytes + cfg.MaxMessageBytes + 512); peak > limit {
+		t.Fatalf("in-flight bytes reached %v, above the bound %v", peak, limit)
+	}
+	if peak == 0 {
+		t.Fatalf("in-flight bytes never observed")
+	}
+	t.Logf("peak in-flight bytes observed: %v (bound %d)", peak, cfg.MaxInflightBytes)
+}

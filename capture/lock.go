@@ -80,7 +80,10 @@ func (l *leaderLock) watch(ctx context.Context, lost context.CancelFunc, logger 
 			return
 		case <-t.C:
 		}
-		if _, err := l.conn.Exec(ctx, "SELECT 1"); err != nil && ctx.Err() == nil {
+		pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := l.conn.Exec(pingCtx, "SELECT 1")
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			logger.Error("capture lock connection lost, stopping", slog.Any("error", err))
 			lost()
 			return

@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "alignsync_capture_commit_to_ack_seconds",
-			Help:    "Time from a transaction's commit in PostgreSQL to Kafka acknowledging its last change.",
+			Help:    "Time from a transaction's commit timestamp (PostgreSQL) to Kafka acknowledging its last change (capture's clock).",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 		}),
 		ConfirmedLSN: prometheus.NewGauge(prometheus.GaugeOpts{

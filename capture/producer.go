@@ -60,8 +60,11 @@ func (p *producer) add(m kafka.Message) {
 	p.pending = append(p.pending, m)
 }
 
+// messageBytes is what a message holds in memory until it is acknowledged:
+// key and value, plus its headers and the copies of the Message struct the
+// producer and the writer keep.
 func messageBytes(m *kafka.Message) int64 {
-	return int64(len(m.Key) + len(m.Value) + 64)
+	return int64(len(m.Key) + len(m.Value) + 512)
 }
 
 // full says whether the queue should be flushed now.

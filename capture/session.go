@@ -17,7 +17,7 @@ import (
 )
 
 // session is one replication connection, from START_REPLICATION to its end.
-// Everything but the Kafka completions runs on the goroutine calling run.
+// Everything but the Kafka completions runs on the goroutine calling stream.
 type session struct {
 	conn           *pgconn.PgConn
 	dec            *decoder
@@ -32,7 +32,6 @@ type session struct {
 	nextStatus   time.Time
 	flushDue     time.Time // when queued messages go to the writer; zero when none wait
 	readDeadline time.Time
-	ctx          context.Context
 }
 
 var _ sink = (*session)(nil)
@@ -52,7 +51,7 @@ func (c *Capture) stream(ctx context.Context, pool *pgxpool.Pool) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	s := c.newSession(ctx, conn, db, start, pool)
+	s := c.newSession(conn, db, start, pool)
 	s.buffered = buffered
 	if err := pglogrepl.StartReplication(ctx, conn, c.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
 		PluginArgs: []string{"proto_version '1'", "publication_names '" + c.cfg.Publication + "'", "messages 'true'"},
@@ -68,7 +67,7 @@ func (c *Capture) stream(ctx context.Context, pool *pgxpool.Pool) error {
 	return err
 }
 
-func (c *Capture) newSession(ctx context.Context, conn *pgconn.PgConn, db string, start pglogrepl.LSN, pool *pgxpool.Pool) *session {
+func (c *Capture) newSession(conn *pgconn.PgConn, db string, start pglogrepl.LSN, pool *pgxpool.Pool) *session {
 	acks := newTracker(start, c.acked)
 	s := &session{
 		conn:           conn,
@@ -79,7 +78,6 @@ func (c *Capture) newSession(ctx context.Context, conn *pgconn.PgConn, db string
 		statusInterval: c.cfg.StatusInterval,
 		received:       start,
 		nextStatus:     time.Now().Add(c.cfg.StatusInterval),
-		ctx:            ctx,
 	}
 	s.dec = &decoder{
 		topic: c.cfg.Topic, dlqTopic: c.cfg.DLQTopic, maxMessageBytes: c.cfg.MaxMessageBytes,

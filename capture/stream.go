@@ -102,10 +102,14 @@ func (s *session) receive(ctx context.Context) (pgproto3.BackendMessage, error) 
 	}
 }
 
-// onTimeout does what the read deadline woke the loop for.
+// onTimeout does what the read deadline woke the loop for. The flush is
+// unconditional: part of a message may be buffered, and waiting for it with
+// a deadline already past would spin.
 func (s *session) onTimeout(ctx context.Context) error {
-	if err := s.maybeFlush(ctx); err != nil {
-		return err
+	if !s.flushDue.IsZero() && !time.Now().Before(s.flushDue) {
+		if err := s.flush(ctx); err != nil {
+			return err
+		}
 	}
 	if time.Now().Before(s.nextStatus) {
 		return nil

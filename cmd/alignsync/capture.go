@@ -34,10 +34,11 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if !check && len(cfg.Brokers) == 0 {
 			f.Require("", "kafka-brokers")
 		}
-		if len(cfg.Brokers) > 0 {
-			if err := cfg.Validate(); err != nil {
-				f.Problem("%v", err)
-			}
+		// The required values are reported above; Validate checks the rest.
+		probe := cfg
+		probe.DatabaseURL, probe.Brokers = "set", []string{"set"}
+		if err := probe.Validate(); err != nil {
+			f.Problem("%v", err)
 		}
 	})
 	if code >= 0 {
