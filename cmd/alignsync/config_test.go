@@ -43,3 +43,18 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		t.Errorf("unknown command: exit %d, output %q", code, out.String())
 	}
 }
+
+// TestEveryFlagHasAnEnvironmentVariable: configuration comes from flags with
+// environment fallbacks, for every flag of every command.
+func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
+	for name := range commands {
+		var out bytes.Buffer
+		run(context.Background(), []string{name, "--help"}, &out, &out)
+		lines := strings.Split(out.String(), "\n")
+		for i, line := range lines {
+			if m := flagLine.FindStringSubmatch(line); m != nil && (i+1 >= len(lines) || !strings.Contains(lines[i+1], "[$")) {
+				t.Errorf("alignsync %s --%s has no environment variable", name, m[1])
+			}
+		}
+	}
+}

@@ -36,12 +36,12 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.String(&c.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL of Illumera's database (align_sync schema migrated)")
 	f.String(&c.encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "keyring that decrypts stored Align keys: id:base64(32 bytes)[,id:base64...]")
 	f.String(&c.alignBaseURL, "align-base-url", "ALIGN_BASE_URL", "https://app.alignsoft.us/api/v1", "Align API root, version included")
-	f.String(&c.company, "company", "", "", "reconcile only this company (UUID); default every connected company")
+	f.String(&c.company, "company", "ALIGNSYNC_RECONCILE_COMPANY", "", "reconcile only this company (UUID); default every connected company")
 	f.String(&c.window, "window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates compared: Nd (the N days before today, UTC, through today), all, or YYYY-MM-DD..YYYY-MM-DD")
 	f.Int(&c.ratePerMinute, "align-rate-per-minute", "ALIGNSYNC_RECONCILE_RATE_PER_MINUTE", reconcile.DefaultRatePerMinute,
 		"Align requests per minute per key; the sink shares Align's 600")
-	f.Bool(&c.repair, "repair", "", false, "write back missed statuses (monotonic, as the webhook handler) and re-enqueue entries Align never received")
-	f.Bool(&c.json, "json", "", false, "print the report as JSON")
+	f.Bool(&c.repair, "repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "write back missed statuses (monotonic, as the webhook handler) and re-enqueue entries Align never received")
+	f.Bool(&c.json, "json", "ALIGNSYNC_RECONCILE_JSON", false, "print the report as JSON")
 	if code := parseFlags(f, args, stdout, stderr, func() { c.validate(f) }); code >= 0 {
 		return code
 	}

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,9 @@ func Main(m *testing.M) {
 	code := m.Run()
 	if sharedPG != nil {
 		sharedPG.Stop()
+	}
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
 }
