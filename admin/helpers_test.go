@@ -30,23 +30,6 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const jwtSecret = "test-secret-test-secret-test-secret-0123"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // stack is serve on a fresh database, talking to a simulator over loopback,
 // which delivers webhooks back to it.
 type stack struct {
@@ -58,7 +41,7 @@ type stack struct {
 	srv     *admin.Server
 	reg     *prometheus.Registry
 	keyring *connect.Keyring
-	logs    *syncBuffer
+	logs    *testenv.LogBuffer
 	org     alignsim.Org
 	// seen collects every response body, to search for secrets.
 	mu   sync.Mutex
@@ -82,7 +65,7 @@ func newStack(t *testing.T) *stack {
 	var handler http.Handler
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(front.Close)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	reg := ops.NewRegistry()
 	srv, err := admin.NewServer(admin.Config{
 		Pool: env.Pool, Keyring: kr, AlignBaseURL: ctl.APIBaseURL(), PublicBaseURL: front.URL,

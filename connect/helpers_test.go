@@ -1,13 +1,11 @@
 package connect_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,30 +16,12 @@ import (
 	"github.com/illumera/alignsync/internal/testenv"
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	pool    *pgxpool.Pool
 	ctl     *alignsim.Control
 	keyring *connect.Keyring
 	svc     *connect.Service
-	logs    *syncBuffer
+	logs    *testenv.LogBuffer
 	org     alignsim.Org
 }
 
@@ -58,7 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	svc, err := connect.NewService(connect.Config{
 		Pool: env.Pool, Keyring: kr, NewClient: connect.NewClientFactory(ctl.APIBaseURL(), nil),
 		PublicBaseURL: publicBase, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,7 +14,7 @@ import (
 )
 
 // startSinkProcess runs the real `alignsync sink` binary against the world.
-func (w *world) startSinkProcess(t *testing.T, bin string, logs *bytes.Buffer) *exec.Cmd {
+func (w *world) startSinkProcess(t *testing.T, bin string, logs *testenv.LogBuffer) *exec.Cmd {
 	cmd := exec.Command(bin, "sink")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+w.env.DatabaseURL,
@@ -48,7 +47,7 @@ func TestSinkKilledRepeatedlyConverges(t *testing.T) {
 	if _, err := w.env.Align.Control.SetFaults(w.ctx(), alignsim.Faults{LatencyMs: &latency}); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs testenv.LogBuffer
 	cmd := w.startSinkProcess(t, bin, &logs)
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	go func() {
