@@ -13,6 +13,7 @@ import (
 // means the nightly comparison stopped proving anything.
 type Metrics struct {
 	lastSuccess   prometheus.Gauge
+	lastRunFound  prometheus.Gauge
 	duration      prometheus.Histogram
 	runs          *prometheus.CounterVec
 	discrepancies *prometheus.CounterVec
@@ -32,6 +33,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "alignsync_reconcile_last_success_timestamp_seconds",
 			Help: "Unix time at which the last reconciliation run that compared every company finished."}),
+		lastRunFound: prometheus.NewGauge(prometheus.GaugeOpts{Name: "alignsync_reconcile_last_run_discrepancies",
+			Help: "Discrepancies recorded by the most recent finished reconciliation run, whichever process ran it (read from align_sync.reconciliation_runs)."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "alignsync_reconcile_duration_seconds",
 			Help:    "Duration of reconciliation runs, whatever their outcome.",
 			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}}),
@@ -56,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, k := range []string{RepairStatus, RepairReenqueue} {
 		m.repairs.WithLabelValues(k)
 	}
-	reg.MustRegister(m.lastSuccess, m.duration, m.runs, m.discrepancies, m.linkProblems, m.repairs)
+	reg.MustRegister(m.lastSuccess, m.lastRunFound, m.duration, m.runs, m.discrepancies, m.linkProblems, m.repairs)
 	return m
 }
 
@@ -87,9 +90,10 @@ func (m *Metrics) observe(r Report, outcome string) {
 	}
 }
 
-// WatchRuns keeps the last-success gauge true to align_sync.reconciliation_runs
-// until ctx ends, so that runs made by another process (the reconcile
-// CronJob, another serve instance) show on this process's /metrics too.
+// WatchRuns keeps the last-success and last-run-discrepancies gauges true to
+// align_sync.reconciliation_runs until ctx ends, so that runs made by another
+// process (the reconcile CronJob, another serve instance) show on this
+// process's /metrics too.
 func (m *Metrics) WatchRuns(ctx context.Context, pool *pgxpool.Pool, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -101,6 +105,12 @@ func (m *Metrics) WatchRuns(ctx context.Context, pool *pgxpool.Pool, every time.
 			if ts > gaugeValue(m.lastSuccess) {
 				m.lastSuccess.Set(ts)
 			}
+		}
+		var found int64
+		err = pool.QueryRow(ctx, `SELECT discrepancies FROM align_sync.reconciliation_runs
+			WHERE finished_at IS NOT NULL AND status IN ('succeeded', 'incomplete') ORDER BY finished_at DESC LIMIT 1`).Scan(&found)
+		if err == nil {
+			m.lastRunFound.Set(float64(found))
 		}
 		select {
 		case <-ctx.Done():
