@@ -1,12 +1,10 @@
 package capture
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,25 +26,8 @@ func buildBinary(t *testing.T) string {
 // proc is an `alignsync capture` subprocess.
 type proc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.LogBuffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // captureEnv is the environment of a capture subprocess for env: every
@@ -66,7 +47,7 @@ func captureEnv(env *testenv.Env, slot string) []string {
 
 func startProc(t *testing.T, bin string, environ []string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, "capture"), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin, "capture"), out: &testenv.LogBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = environ
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -36,11 +36,8 @@ func (s *Sink) Apply(ctx context.Context, m kafka.Message) (Applied, error) {
 		return a, err
 	}
 	defer release()
-	if !l.resumed {
-		if err := l.resume(ctx); err != nil {
-			return a, err
-		}
-		l.resumed = true
+	if err := l.resumeOnce(ctx); err != nil {
+		return a, err
 	}
 	l.outcomes = &a.Outcomes
 	defer func() { l.outcomes = nil }()

@@ -54,6 +54,7 @@ type harness struct {
 	writer *kafka.Writer
 	lsn    atomic.Uint64
 	reg    *prometheus.Registry // for the next startSink; nil: a fresh one
+	conns  Connections          // what startSink's sink gets keys from; nil: keys
 }
 
 func newHarness(t testing.TB) *harness {
@@ -82,7 +83,11 @@ func (h *harness) startSink(cfg Config) *Sink {
 		reg = prometheus.NewRegistry()
 	}
 	h.reg = nil
-	s, err := New(cfg, h.env.Pool, h.keys, logger, reg)
+	var conns Connections = h.keys
+	if h.conns != nil {
+		conns = h.conns
+	}
+	s, err := New(cfg, h.env.Pool, conns, logger, reg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

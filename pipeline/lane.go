@@ -78,11 +78,8 @@ func (l *lane) batch(ctx context.Context, first work) error {
 		return err
 	}
 	defer release()
-	if !l.resumed {
-		if err := l.resume(ctx); err != nil {
-			return err
-		}
-		l.resumed = true
+	if err := l.resumeOnce(ctx); err != nil {
+		return err
 	}
 	w := first
 	for {
@@ -209,6 +206,19 @@ func (l *lane) unblock(id int64) {
 			delete(l.blocked, k)
 		}
 	}
+}
+
+// resumeOnce runs the first resume pass of this lane: a new executor for the
+// company first takes over what earlier ones left unfinished.
+func (l *lane) resumeOnce(ctx context.Context) error {
+	if l.resumed {
+		return nil
+	}
+	if err := l.resume(ctx); err != nil {
+		return err
+	}
+	l.resumed = true
+	return nil
 }
 
 // resume runs a pass over the company's unfinished operations in recorded

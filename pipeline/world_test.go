@@ -43,6 +43,7 @@ func newWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.conns = svc
 	w := &world{harness: h, conns: svc, keyring: spec}
 	w.startCapture(t)
 	return w
@@ -82,26 +83,7 @@ func (w *world) startCapture(t testing.TB) {
 // runSink starts the sink with the real connections service.
 func (w *world) runSink(cfg Config) *Sink {
 	w.sinkReg = prometheus.NewRegistry()
-	w.reg = w.sinkReg
-	cfg.Brokers = w.env.Kafka.Brokers
-	cfg.AlignBaseURL = w.env.Align.BaseURL
-	setDefault(&cfg.RetryInterval, 50*time.Millisecond)
-	setDefault(&cfg.StatsInterval, 200*time.Millisecond)
-	s, err := New(cfg, w.env.Pool, w.conns, slog.New(slog.NewJSONHandler(io.Discard, nil)), w.sinkReg)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	w.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			w.t.Errorf("sink stopped with %v", err)
-		}
-		s.Close()
-	})
-	return s
+	return w.startSinkWithRegistry(cfg, w.sinkReg)
 }
 
 // connectCompany inserts a company and connects it to a fresh Align org

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/pipeline"
 )
 
@@ -274,24 +275,6 @@ func TestLinksAlignDisagreesWithAreReported(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestNightlyRunsEachSlotOnceAcrossInstances(t *testing.T) {
 	h := newHarness(t)
 	company, org := h.connect("Night Co")
@@ -301,7 +284,7 @@ func TestNightlyRunsEachSlotOnceAcrossInstances(t *testing.T) {
 	// Two instances whose clocks read 2026-11-26 01:59:59.8 UTC now.
 	slot := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	offset := slot.Add(-200 * time.Millisecond).Sub(time.Now())
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 2 {
