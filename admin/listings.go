@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/illumera/alignsync/pipeline"
+	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
 // Page sizes of the listings.
@@ -101,20 +101,15 @@ func listPage[T any](ctx context.Context, q pageQuery,
 }
 
 // outboxItem is one operation of the ledger.
-type outboxItem struct {
-	ID          int64      `json:"id"`
-	EntityType  string     `json:"entityType"`
-	EntityID    string     `json:"entityId"`
-	Op          string     `json:"op"`
-	Status      string     `json:"status"`
-	Attempts    int        `json:"attempts"`
-	Error       *string    `json:"error"`
-	NextRetryAt *time.Time `json:"nextRetryAt"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-}
+type outboxItem = ledger.Item
 
-var outboxStatuses = []string{"pending", "processing", "done", "failed"}
+var outboxStatuses = func() []string {
+	out := make([]string, len(ledger.Statuses))
+	for i, st := range ledger.Statuses {
+		out[i] = string(st)
+	}
+	return out
+}()
 
 func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 	listing(s, w, r, outboxStatuses, s.outboxPage)
@@ -122,27 +117,14 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 
 // outboxPage is one page of the company's operations, newest first.
 func (s *Server) outboxPage(ctx context.Context, company string, q pageQuery) (page[outboxItem], error) {
-	return listPage(ctx, q,
-		func(ctx context.Context) (int64, error) {
-			return s.count(ctx, `SELECT count(*) FROM align_sync.outbox
-				WHERE company_id = $1 AND ($2 = '' OR status = $2)`, company, q.status)
-		},
-		func(ctx context.Context) ([]outboxItem, error) {
-			rows, err := s.pool.Query(ctx, `
-				SELECT id, entity_type, entity_id, op, status, attempts, last_error, next_retry_at, created_at, updated_at
-				  FROM align_sync.outbox
-				 WHERE company_id = $1 AND ($2 = '' OR status = $2)
-				 ORDER BY id DESC LIMIT $3 OFFSET $4`, company, q.status, q.size, q.offset())
-			if err != nil {
-				return nil, fmt.Errorf("listing outbox: %w", err)
-			}
-			return pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxItem, error) {
-				var it outboxItem
-				err := row.Scan(&it.ID, &it.EntityType, &it.EntityID, &it.Op, &it.Status, &it.Attempts,
-					&it.Error, &it.NextRetryAt, &it.CreatedAt, &it.UpdatedAt)
-				return it, err
-			})
-		})
+	items, total, err := ledger.List(ctx, s.pool, company, ledger.Status(q.status), q.size, q.offset())
+	if err != nil {
+		return page[outboxItem]{}, err
+	}
+	if items == nil {
+		items = []outboxItem{}
+	}
+	return page[outboxItem]{Data: items, Page: q.page, PageSize: q.size, Total: total}, nil
 }
 
 // deliveryItem is one webhook delivery received from Align.
@@ -243,7 +225,7 @@ func (s *Server) count(ctx context.Context, sql string, args ...any) (int64, err
 
 // retryOutbox resets the company's failed operations to pending.
 func (s *Server) retryOutbox(w http.ResponseWriter, r *http.Request) {
-	n, err := pipeline.RetryFailed(r.Context(), s.pool, CompanyFrom(r.Context()))
+	n, err := ledger.RetryFailed(r.Context(), s.pool, CompanyFrom(r.Context()))
 	if err != nil {
 		s.internalError(w, r, err)
 		return

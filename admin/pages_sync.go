@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/illumera/alignsync/pipeline"
+	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
 // pageRows is how many rows each table of the sync page shows at once.
@@ -241,7 +241,7 @@ func (p *pages) pickerCompanies(ctx context.Context, selected string) ([]company
 	})
 }
 
-// retryOutbox is the Retry Failed button: pipeline.RetryFailed, as the API's
+// retryOutbox is the Retry Failed button: ledger.RetryFailed, as the API's
 // POST .../sync/retry-failed.
 func (p *pages) retryOutbox(w http.ResponseWriter, r *http.Request) {
 	ses, company, err := p.authorizeForm(w, r, "")
@@ -250,7 +250,7 @@ func (p *pages) retryOutbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = withActor(r, ses, company)
-	n, err := pipeline.RetryFailed(r.Context(), p.s.pool, company)
+	n, err := ledger.RetryFailed(r.Context(), p.s.pool, company)
 	if err != nil {
 		p.fail(w, r, err)
 		return

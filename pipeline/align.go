@@ -49,10 +49,11 @@ func permanent(format string, args ...any) error {
 type outcome int
 
 const (
-	parkRetry     outcome = iota // transient: retried by the ticker at next_retry_at
+	parkRetry     outcome = iota // transient: retried at next_retry_at
 	parkPermanent                // waits for Retry Failed
 	parkAuth                     // the company's key was refused: connection to error
-	abandon                      // shutting down: leave it for redelivery
+	rateLimited                  // the key's budget is spent: the company waits, the attempt is not counted
+	abandon                      // shutting down: leave it processing for the next executor
 )
 
 // classify decides, in one place, what a failed operation run means.
@@ -63,6 +64,8 @@ func classify(ctx context.Context, err error) outcome {
 		return abandon
 	case align.IsAuthFailure(err):
 		return parkAuth
+	case align.IsRateLimited(err):
+		return rateLimited
 	case errors.As(err, &perm):
 		return parkPermanent
 	case align.Retryable(err):
@@ -75,11 +78,12 @@ func classify(ctx context.Context, err error) outcome {
 	return parkRetry // database hiccups and the like
 }
 
-// retryDelay is the parked wait after attempts runs: exponential from 5 s,
-// capped at an hour, and never shorter than Align's Retry-After.
-func retryDelay(attempts int, err error) time.Duration {
+// retryDelay is the parked wait after the k-th parking of an operation:
+// exponential from 5 s, capped at an hour, and never shorter than Align's
+// Retry-After.
+func retryDelay(k int, err error) time.Duration {
 	d := 5 * time.Second
-	for i := 1; i < attempts && d < time.Hour; i++ {
+	for i := 1; i < k && d < time.Hour; i++ {
 		d *= 2
 	}
 	d = min(d, time.Hour)

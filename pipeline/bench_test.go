@@ -48,7 +48,7 @@ func (h *harness) entryMessage(c benchCompany, minutes int) kafka.Message {
 func BenchmarkSinkThroughput(b *testing.B) {
 	h := newHarness(b)
 	companies := h.benchCompanies(b, 100)
-	h.startSink(Config{MaxActiveLanes: 32, AlignRatePerMinute: 1 << 30})
+	h.startSink(Config{Slots: 32, AlignRatePerMinute: 1 << 30})
 	h.waitAllDone(b, 400)
 	const perCompany = 100
 	var msgs []kafka.Message
@@ -98,7 +98,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 		companies = append(companies, w.seedEngaged(id))
 		w.exec(`UPDATE engagements SET status = 'accepted' WHERE id = $1`, companies[i].engagement)
 	}
-	w.runSink(Config{MaxActiveLanes: 32, AlignRatePerMinute: 1 << 30})
+	w.runSink(Config{Slots: 32, AlignRatePerMinute: 1 << 30})
 	w.harness.waitAllDone(b, 200)
 	var since time.Time
 	_ = w.env.Pool.QueryRow(context.Background(), `SELECT now()`).Scan(&since)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 
+	"github.com/illumera/alignsync/pipeline/translate"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -20,13 +21,13 @@ func (r runner) ensureProject(ctx context.Context, projectID string) (string, er
 	if err != nil {
 		return "", err
 	}
-	req := projectRequest(p.Title, p.Description, alignProjectStatus(p.Status))
+	req := projectRequest(p.Title, p.Description, translate.AlignProjectStatus(p.Status))
 	req.ExternalRef = &align.ExternalRef{Provider: provider, ExternalType: "project", ExternalID: projectID}
 	proj, _, err := r.api.CreateProject(ctx, idem("sync/"+r.db.companyID+"/project/"+projectID, req), req)
 	if err != nil {
 		return "", err
 	}
-	return proj.ID, r.db.saveLink(ctx, link{"project", projectID, proj.ID})
+	return proj.ID, r.db.saveLink(ctx, link("project", projectID, proj.ID))
 }
 
 func (r runner) ensureUser(ctx context.Context, talentID string) (string, error) {
@@ -37,7 +38,7 @@ func (r runner) ensureUser(ctx context.Context, talentID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return id, r.db.saveLink(ctx, link{"user", talentID, id})
+	return id, r.db.saveLink(ctx, link("user", talentID, id))
 }
 
 // ensureMember makes the engagement's talent a member of its project.
@@ -66,7 +67,7 @@ func (r runner) ensureEntry(ctx context.Context, entryID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	p := Payload{EntryID: e.ID, EngagementID: e.EngagementID, ProjectID: e.ProjectID, TalentID: e.TalentID,
+	p := translate.Payload{EntryID: e.ID, EngagementID: e.EngagementID, ProjectID: e.ProjectID, TalentID: e.TalentID,
 		Minutes: e.Minutes, WorkDate: e.WorkDate, Description: e.Description}
 	if e.AdjustmentOf != nil {
 		p.AdjustmentOf = *e.AdjustmentOf
@@ -93,5 +94,5 @@ func (r runner) findInAlign(ctx context.Context, entityType string, ext align.Ex
 	if err != nil || !ok {
 		return "", err
 	}
-	return l.AlignEntityID, r.db.saveLink(ctx, link{entityType, ext.ExternalID, l.AlignEntityID})
+	return l.AlignEntityID, r.db.saveLink(ctx, link(entityType, ext.ExternalID, l.AlignEntityID))
 }

@@ -3,14 +3,16 @@ package pipeline
 import (
 	"context"
 
+	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
-func (r runner) createEntry(ctx context.Context, key string, retry bool, p Payload) ([]link, error) {
+func (r runner) createEntry(ctx context.Context, key string, retry bool, p translate.Payload) ([]ledger.Link, error) {
 	ext := ref("time_entry", p.EntryID)
 	if retry { // an interrupted run may have created it
 		if id, err := r.findInAlign(ctx, "time_entry", ext); id != "" || err != nil {
-			return []link{{"time_entry", p.EntryID, id}}, err
+			return []ledger.Link{link("time_entry", p.EntryID, id)}, err
 		}
 	}
 	pid, err := r.ensureProject(ctx, p.ProjectID)
@@ -41,10 +43,10 @@ func (r runner) createEntry(ctx context.Context, key string, retry bool, p Paylo
 		req.Description = *p.Description
 	}
 	te, _, err := r.api.CreateIntegrationTimeEntry(ctx, idem(key, req), req)
-	return []link{{"time_entry", p.EntryID, te.ID}}, err
+	return []ledger.Link{link("time_entry", p.EntryID, te.ID)}, err
 }
 
-func (r runner) updateEntry(ctx context.Context, p Payload) error {
+func (r runner) updateEntry(ctx context.Context, p translate.Payload) error {
 	id, err := r.ensureEntry(ctx, p.EntryID)
 	if err != nil {
 		return err

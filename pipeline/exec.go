@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -18,27 +20,27 @@ type runner struct {
 // run performs the operation and returns the links it produced. A retry
 // (attempts > 1) first looks for what an interrupted earlier run may have
 // created in Align.
-func (r runner) run(ctx context.Context, row outboxRow) ([]link, error) {
+func (r runner) run(ctx context.Context, row ledger.Row) ([]ledger.Link, error) {
 	p := row.Op.Payload
 	switch row.Op.Kind {
-	case ProjectCreate:
+	case translate.ProjectCreate:
 		return r.createProject(ctx, row.Key, row.Attempts > 1, p)
-	case ProjectUpdate:
+	case translate.ProjectUpdate:
 		return nil, r.updateProject(ctx, p)
-	case WikiWrite:
+	case translate.WikiWrite:
 		return r.writeWiki(ctx, row.Key, p.ProjectID)
-	case UserInvite:
+	case translate.UserInvite:
 		id, err := r.inviteUser(ctx, row.Key, p.TalentID)
-		return []link{{"user", p.TalentID, id}}, err
-	case MemberAdd:
+		return []ledger.Link{link("user", p.TalentID, id)}, err
+	case translate.MemberAdd:
 		return r.addMember(ctx, row.Key, p.EngagementID, p.ProjectID, p.TalentID)
-	case MemberRemove:
+	case translate.MemberRemove:
 		return nil, r.removeMember(ctx, p.EngagementID, p.ProjectID, p.TalentID)
-	case EntryCreate:
+	case translate.EntryCreate:
 		return r.createEntry(ctx, row.Key, row.Attempts > 1, p)
-	case EntryUpdate:
+	case translate.EntryUpdate:
 		return nil, r.updateEntry(ctx, p)
-	case EntrySubmit:
+	case translate.EntrySubmit:
 		return nil, r.submitEntry(ctx, p.EntryID)
 	}
 	return nil, permanent("unknown operation kind %q", row.Op.Kind)
@@ -50,13 +52,13 @@ func projectRequest(title string, description *string, status string) align.Crea
 		Status: align.ProjectStatus(status), TimeBillingEnabled: &on}
 }
 
-func (r runner) createProject(ctx context.Context, key string, retry bool, p Payload) ([]link, error) {
+func (r runner) createProject(ctx context.Context, key string, retry bool, p translate.Payload) ([]ledger.Link, error) {
 	if retry { // an interrupted run may have created it: update what Align holds
 		if id, err := r.findInAlign(ctx, "project", ref("project", p.ProjectID)); id != "" || err != nil {
 			if err == nil {
 				err = r.patchProject(ctx, id, p.Title, p.Description, p.Status)
 			}
-			return []link{{"project", p.ProjectID, id}}, err
+			return []ledger.Link{link("project", p.ProjectID, id)}, err
 		}
 	}
 	req := projectRequest(p.Title, p.Description, p.Status)
@@ -70,7 +72,7 @@ func (r runner) createProject(ctx context.Context, key string, retry bool, p Pay
 			return nil, err
 		}
 	}
-	return []link{{"project", p.ProjectID, proj.ID}}, nil
+	return []ledger.Link{link("project", p.ProjectID, proj.ID)}, nil
 }
 
 func (r runner) patchProject(ctx context.Context, alignID, title string, description *string, status string) error {
@@ -80,7 +82,7 @@ func (r runner) patchProject(ctx context.Context, alignID, title string, descrip
 	return err
 }
 
-func (r runner) updateProject(ctx context.Context, p Payload) error {
+func (r runner) updateProject(ctx context.Context, p translate.Payload) error {
 	id, err := r.ensureProject(ctx, p.ProjectID)
 	if err != nil {
 		return err
@@ -99,7 +101,7 @@ func (r runner) inviteUser(ctx context.Context, key, talentID string) (string, e
 	return res.UserID, err
 }
 
-func (r runner) addMember(ctx context.Context, key, engagementID, projectID, talentID string) ([]link, error) {
+func (r runner) addMember(ctx context.Context, key, engagementID, projectID, talentID string) ([]ledger.Link, error) {
 	pid, err := r.ensureProject(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -112,7 +114,7 @@ func (r runner) addMember(ctx context.Context, key, engagementID, projectID, tal
 	if _, _, err := r.api.AddMember(ctx, idem(key+"/"+pid, req), pid, req); err != nil {
 		return nil, err
 	}
-	return []link{{"project_member", engagementID, pid + "/" + uid}}, nil
+	return []ledger.Link{link("project_member", engagementID, pid+"/"+uid)}, nil
 }
 
 // removeMember takes the talent off the project and forgets the membership
@@ -134,7 +136,7 @@ func (r runner) removeMember(ctx context.Context, engagementID, projectID, talen
 
 // writeWiki writes the staffing plan, updating the page when it exists: a
 // repeated externalRef returns the existing page without updating it.
-func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]link, error) {
+func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]ledger.Link, error) {
 	pid, err := r.ensureProject(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -157,12 +159,12 @@ func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]link, e
 			ExternalRef: &align.ExternalRef{Provider: provider, ExternalType: "staffing_plan", ExternalID: projectID}}
 		page, created, err := r.api.CreateWikiPage(ctx, idem(key+"/"+pid, req), pid, req)
 		if err != nil || created {
-			return []link{{"wiki_page", projectID, page.ID}}, err
+			return []ledger.Link{link("wiki_page", projectID, page.ID)}, err
 		}
 		pageID = page.ID
 	}
 	_, err = r.api.UpdateWikiPage(ctx, pageID, align.UpdateWikiPageRequest{Title: &title, Content: &content})
-	return []link{{"wiki_page", projectID, pageID}}, err
+	return []ledger.Link{link("wiki_page", projectID, pageID)}, err
 }
 
 // idem derives the Idempotency-Key of a POST from the operation's key and

@@ -62,7 +62,34 @@ func newHarness(t testing.TB) *harness {
 	h := &harness{t: t, env: env, keys: &staticKeys{keys: map[string]string{}, errors: map[string]string{}}}
 	h.lsn.Store(1 << 24)
 	h.writer = env.CDCWriter(t)
+	t.Cleanup(h.logUnfinished)
 	return h
+}
+
+// logUnfinished shows, when the test failed, what the ledger still holds:
+// the first thing to read when a company did not converge.
+func (h *harness) logUnfinished() {
+	if !h.t.Failed() {
+		return
+	}
+	rows, err := h.env.Pool.Query(context.Background(), `SELECT o.id, o.company_id, o.op, o.status, o.attempts,
+		coalesce(o.blocked_by, 0), coalesce(o.next_retry_at::text, ''), coalesce(o.last_error, ''),
+		coalesce(l.ready_at::text, ''), coalesce(l.lease_owner, '')
+		FROM align_sync.outbox o LEFT JOIN align_sync.lanes l USING (company_id)
+		WHERE o.status <> 'done' ORDER BY o.id LIMIT 50`)
+	if err != nil {
+		h.t.Logf("reading the unfinished operations: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, blocked int64
+		var attempts int
+		var company, op, status, retry, lastErr, ready, owner string
+		_ = rows.Scan(&id, &company, &op, &status, &attempts, &blocked, &retry, &lastErr, &ready, &owner)
+		h.t.Logf("unfinished #%d %s %s %s attempts=%d blocked_by=%d next_retry=%s lane ready=%s owner=%s error=%q",
+			id, company[:8], op, status, attempts, blocked, retry, ready, owner, lastErr)
+	}
 }
 
 func (h *harness) ctx() context.Context {
@@ -76,6 +103,8 @@ func (h *harness) startSink(cfg Config) *Sink {
 	cfg.Brokers = h.env.Kafka.Brokers
 	cfg.AlignBaseURL = h.env.Align.BaseURL
 	setDefault(&cfg.RetryInterval, 50*time.Millisecond)
+	setDefault(&cfg.ClaimInterval, 50*time.Millisecond)
+	setDefault(&cfg.SweepInterval, 500*time.Millisecond)
 	setDefault(&cfg.StatsInterval, 200*time.Millisecond)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	reg := h.reg
@@ -236,4 +265,12 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func row(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
 }

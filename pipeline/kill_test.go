@@ -23,6 +23,7 @@ func (w *world) startSinkProcess(t *testing.T, bin string, logs *testenv.LogBuff
 		"ALIGNSYNC_ENCRYPTION_KEYS="+w.keyring,
 		"ALIGNSYNC_METRICS_ADDR=127.0.0.1:0",
 		"ALIGNSYNC_RETRY_INTERVAL=200ms",
+		"ALIGNSYNC_LEASE_TTL=3s",
 	)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -99,7 +99,5 @@ func TestKeyRotationIsNotAnError(t *testing.T) {
 	if err != nil || st.Status != "connected" {
 		t.Fatalf("connection after rotation = %+v (%v), want connected", st, err)
 	}
-	if c := w.outboxCounts(company); c["done"] != 2 || len(c) != 1 {
-		t.Fatalf("outbox = %v, want both projects done", c)
-	}
+	w.waitOutbox(company, "both projects done", func(c map[string]int) bool { return c["done"] == 2 && len(c) == 1 })
 }

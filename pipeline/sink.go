@@ -2,10 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/illumera/alignsync/pipeline/ledger"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -25,35 +29,82 @@ type Config struct {
 
 	AlignBaseURL       string
 	AlignRatePerMinute int          // per key; default 600
-	AlignMaxAttempts   int          // inline attempts per operation run; default 5
-	AlignHTTPClient    *http.Client // nil: the client's own
+	AlignMaxAttempts   int          // attempts of a transient failure before the operation is parked; default 5
+	AlignHTTPClient    *http.Client // nil: one shared by every company, 30 s per request
 
-	SkipTables     []string      // tables whose changes are consumed and skipped
-	MaxActiveLanes int           // companies running at once; default 32
-	LaneQueue      int           // queued changes per company; default 256
-	RetryInterval  time.Duration // how often parked operations are looked at; default 1 s
-	CommitInterval time.Duration // how often offsets are committed; default 200 ms
-	StatsInterval  time.Duration // outbox depth and lag polling; default 5 s
+	SkipTables []string // tables whose changes are consumed and skipped
+
+	// Slots is how many companies' operations this instance runs at once
+	// (default 128): with Align answering in ~100 ms, each busy slot makes
+	// at most ~10 calls a second.
+	Slots int
+	// MaxLeased bounds the companies this instance holds leases on at once,
+	// running or waiting a moment for their rate budget (default 4 × Slots).
+	MaxLeased int
+	// TurnOps is how many operations a company runs before the next company
+	// in line gets the slot (default 10).
+	TurnOps int
+	// LeaseTTL is how long a company's lease lasts without renewal (default
+	// 10 s): a killed instance's companies move to the others after it.
+	LeaseTTL time.Duration
+	// SessionMax is how long an instance keeps a busy company before handing
+	// it back to the shared round robin (default 5 s).
+	SessionMax time.Duration
+	// HoldWait is the longest wait (rate budget, a retry coming due) for which
+	// a company keeps its lease; a longer one releases it (default 1 s).
+	HoldWait time.Duration
+	// ClaimInterval is how often the ledger is polled for companies with
+	// ready work that this instance did not record itself (default 250 ms).
+	ClaimInterval time.Duration
+	// SweepInterval is how often forgotten work (after a reconnect) is looked
+	// for (default 30 s).
+	SweepInterval time.Duration
+	// IntakeBatch bounds the messages recorded in one transaction (default 500).
+	IntakeBatch int
+	// RetryInterval is the first delay of a transient failure's retries
+	// (default 1 s, doubling).
+	RetryInterval time.Duration
+	// CommitInterval is how often recorded offsets are committed (default 200 ms).
+	CommitInterval time.Duration
+	// StatsInterval is how often queue depth and consumer lag are polled (default 5 s).
+	StatsInterval time.Duration
+	// Instance names this sink in leases (default host name, process id and a random suffix).
+	Instance string
 }
 
 func (c *Config) defaults() error {
+	var errs []error
 	if len(c.Brokers) == 0 {
-		return errors.New("pipeline: no Kafka brokers")
+		errs = append(errs, errors.New("pipeline: no Kafka brokers"))
 	}
 	if c.AlignBaseURL == "" {
-		return errors.New("pipeline: no Align base URL")
+		errs = append(errs, errors.New("pipeline: no Align base URL"))
 	}
 	setDefault(&c.Topic, "illumera.cdc")
 	setDefault(&c.DLQTopic, "illumera.cdc.dlq")
 	setDefault(&c.Group, "alignsync-sink")
-	setDefault(&c.AlignRatePerMinute, 600)
+	setDefault(&c.AlignRatePerMinute, align.DefaultRatePerMinute)
 	setDefault(&c.AlignMaxAttempts, 5)
-	setDefault(&c.MaxActiveLanes, 32)
-	setDefault(&c.LaneQueue, 256)
+	setDefault(&c.Slots, 128)
+	setDefault(&c.MaxLeased, 4*c.Slots)
+	setDefault(&c.TurnOps, 10)
+	setDefault(&c.LeaseTTL, 10*time.Second)
+	setDefault(&c.SessionMax, 5*time.Second)
+	setDefault(&c.HoldWait, time.Second)
+	setDefault(&c.ClaimInterval, 250*time.Millisecond)
+	setDefault(&c.SweepInterval, 30*time.Second)
+	setDefault(&c.IntakeBatch, 500)
 	setDefault(&c.RetryInterval, time.Second)
 	setDefault(&c.CommitInterval, 200*time.Millisecond)
 	setDefault(&c.StatsInterval, 5*time.Second)
-	return nil
+	setDefault(&c.Instance, instanceName())
+	if c.MaxLeased < c.Slots {
+		errs = append(errs, fmt.Errorf("pipeline: MaxLeased %d is below Slots %d", c.MaxLeased, c.Slots))
+	}
+	if c.LeaseTTL < 3*time.Second {
+		errs = append(errs, fmt.Errorf("pipeline: LeaseTTL %s is below 3s: renewals could not keep up", c.LeaseTTL))
+	}
+	return errors.Join(errs...)
 }
 
 func setDefault[T comparable](p *T, v T) {
@@ -63,6 +114,13 @@ func setDefault[T comparable](p *T, v T) {
 	}
 }
 
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
 // Connections gives the sink each company's Align key and takes its verdict
 // when Align refuses one. The connect package implements it.
 type Connections interface {
@@ -70,69 +128,54 @@ type Connections interface {
 	MarkError(ctx context.Context, companyID, msg string) error
 }
 
-// Sink consumes illumera.cdc and keeps Align in step.
+// Sink consumes illumera.cdc into the ledger and runs each company's
+// operations against Align.
 type Sink struct {
 	cfg      Config
-	pool     *pgxpool.Pool // the sink's own, sized for its lanes
-	locks    *pgxpool.Pool // one session per running lane, holding its advisory lock
-	outbox   outbox
+	pool     *pgxpool.Pool
+	ledger   *ledger.Ledger
 	conns    Connections
 	logger   *slog.Logger
 	metrics  *metrics
 	limiters *align.Limiters
-	tracker  *offsetTracker
-	active   chan struct{}
+	http     *http.Client
 	skip     map[string]bool
+	sched    *scheduler
 
-	mu      sync.Mutex
-	lanes   map[string]*lane
-	clients map[string]cachedClient
-	ready   error
+	mu    sync.Mutex
+	ready error
 }
 
 // New builds a sink on the database pool's configuration; Run starts it and
-// Close releases its connections. The sink opens two pools of its own: a lane
-// holds its company's advisory lock on one session while it works through
-// others, so sharing a small pool with anything else could deadlock.
+// Close releases its connections. The sink opens a pool of its own, sized
+// for its intake and executors.
 func New(cfg Config, pool *pgxpool.Pool, conns Connections, logger *slog.Logger, reg prometheus.Registerer) (*Sink, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	work, locks, err := lanePools(pool, cfg.MaxActiveLanes)
+	pc := pool.Config().Copy()
+	pc.MaxConns, pc.MinConns = int32(min(cfg.Slots, 24)+4), 0
+	own, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("opening the sink's pool: %w", err)
 	}
-	s := &Sink{cfg: cfg, pool: work, locks: locks, outbox: outbox{pool: work}, conns: conns, logger: logger,
-		metrics: newMetrics(reg), limiters: align.NewLimiters(), tracker: newOffsetTracker(),
-		active: make(chan struct{}, cfg.MaxActiveLanes), skip: map[string]bool{},
-		lanes: map[string]*lane{}, clients: map[string]cachedClient{}, ready: errors.New("not started")}
+	s := &Sink{cfg: cfg, pool: own, ledger: ledger.New(own), conns: conns, logger: logger,
+		metrics: newMetrics(reg), limiters: align.NewLimiters(), http: cfg.AlignHTTPClient,
+		skip: map[string]bool{}, ready: errors.New("not started")}
+	if s.http == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = cfg.Slots*2, cfg.Slots
+		s.http = &http.Client{Timeout: align.DefaultTimeout, Transport: t}
+	}
 	for _, t := range cfg.SkipTables {
 		s.skip[strings.TrimSpace(t)] = true
 	}
+	s.sched = newScheduler(s)
 	return s, nil
 }
 
-func (s *Sink) skipTable(t string) bool { return s.skip[t] }
-
-func lanePools(pool *pgxpool.Pool, lanes int) (work, locks *pgxpool.Pool, err error) {
-	wc, lc := pool.Config().Copy(), pool.Config().Copy()
-	wc.MaxConns, wc.MinConns = int32(lanes+8), 0
-	lc.MaxConns, lc.MinConns = int32(lanes), 0
-	if work, err = pgxpool.NewWithConfig(context.Background(), wc); err != nil {
-		return nil, nil, fmt.Errorf("opening the sink's pool: %w", err)
-	}
-	if locks, err = pgxpool.NewWithConfig(context.Background(), lc); err != nil {
-		work.Close()
-		return nil, nil, fmt.Errorf("opening the sink's lock pool: %w", err)
-	}
-	return work, locks, nil
-}
-
 // Close releases the sink's database connections; call it after Run returns.
-func (s *Sink) Close() {
-	s.pool.Close()
-	s.locks.Close()
-}
+func (s *Sink) Close() { s.pool.Close() }
 
 // Ready reports whether the sink is consuming.
 func (s *Sink) Ready() error {
@@ -147,81 +190,40 @@ func (s *Sink) setReady(err error) {
 	s.mu.Unlock()
 }
 
-// acquire takes a lane slot and the company's advisory lock; release gives
-// both back.
-func (s *Sink) acquire(ctx context.Context, companyID string) (func(), error) {
-	select {
-	case s.active <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	conn, err := s.locks.Acquire(ctx)
+// Run consumes and executes until ctx ends, then hands its companies back to
+// the other instances and returns.
+func (s *Sink) Run(ctx context.Context) error {
+	in, err := s.newIntake()
 	if err != nil {
-		<-s.active
-		return nil, fmt.Errorf("acquiring a connection for company %s: %w", companyID, err)
+		return err
 	}
-	const lockSQL = `SELECT pg_advisory_lock(hashtextextended('alignsync.lane:' || $1, 0))`
-	if _, err := conn.Exec(ctx, lockSQL, companyID); err != nil {
-		conn.Release()
-		<-s.active
-		return nil, fmt.Errorf("locking company %s: %w", companyID, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, f := range []func(context.Context){s.sched.run, s.statsLoop, in.commitLoop} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(runCtx) }()
 	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('alignsync.lane:' || $1, 0))`, companyID); err != nil {
-			conn.Conn().Close(ctx) // closing the session releases the lock
-		}
-		conn.Release()
-		<-s.active
-	}, nil
+	s.setReady(nil)
+	err = in.run(runCtx)
+	s.setReady(errors.New("stopping"))
+	cancel()
+	wg.Wait()
+	return errors.Join(err, in.close())
 }
 
-type cachedClient struct {
-	key    string
-	client *align.Client
-	loaded time.Time
-}
-
-// client returns the company's Align client, rebuilt when its key changed
-// (a reconnect).
-// With fresh, the key is read again whatever the cache's age.
-func (s *Sink) client(ctx context.Context, companyID string, fresh bool) (alignAPI, string, error) {
-	s.mu.Lock()
-	cc, ok := s.clients[companyID]
-	s.mu.Unlock()
-	if ok && !fresh && time.Since(cc.loaded) < 5*time.Second {
-		return cc.client, cc.key, nil
-	}
-	key, err := s.conns.APIKey(ctx, companyID)
+// client builds the company's Align client on the shared HTTP client and rate
+// limiters. It makes one attempt per call: retries are the ledger's, so a
+// company waiting for one never holds an executor slot. Within an operation
+// that makes several calls it waits for the next token (up to two token
+// intervals): giving up there would throw away the calls already made, and an
+// operation whose calls outnumber the bucket would never finish.
+func (s *Sink) client(key string) (*align.Client, error) {
+	interval := time.Minute / time.Duration(max(1, s.cfg.AlignRatePerMinute))
+	c, err := align.New(align.Config{BaseURL: s.cfg.AlignBaseURL, APIKey: key, HTTPClient: s.http,
+		MaxAttempts: 1, RatePerMinute: s.cfg.AlignRatePerMinute, Limiters: s.limiters,
+		MaxRateWait: max(250*time.Millisecond, 2*interval), Observe: s.metrics.observe, UserAgent: "alignsync-sink"})
 	if err != nil {
-		return nil, "", fmt.Errorf("loading Align key of company %s: %w", companyID, err)
+		return nil, permanent("building Align client: %v", err)
 	}
-	if !ok || cc.key != key {
-		c, err := align.New(align.Config{BaseURL: s.cfg.AlignBaseURL, APIKey: key, HTTPClient: s.cfg.AlignHTTPClient,
-			MaxAttempts: s.cfg.AlignMaxAttempts, RatePerMinute: s.cfg.AlignRatePerMinute, Limiters: s.limiters,
-			Observe: s.metrics.observe, UserAgent: "alignsync-sink"})
-		if err != nil {
-			return nil, "", permanent("building Align client: %v", err)
-		}
-		cc.client, cc.key = c, key
-	}
-	cc.loaded = time.Now()
-	s.mu.Lock()
-	s.clients[companyID] = cc
-	s.mu.Unlock()
-	return cc.client, cc.key, nil
-}
-
-// laneFor returns the company's lane, starting it on first use.
-func (s *Sink) laneFor(ctx context.Context, companyID string) *lane {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.lanes[companyID]
-	if !ok {
-		l = newLane(s, companyID)
-		s.lanes[companyID] = l
-		go l.loop(ctx)
-	}
-	return l
+	return c, nil
 }

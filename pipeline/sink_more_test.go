@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 func TestDependenciesPredatingTheConnectionAreSyncedInOrder(t *testing.T) {
@@ -54,7 +56,7 @@ func TestReplayFromTheStartCallsAlignForNothing(t *testing.T) {
 	replay := h.startSinkWithRegistry(Config{Group: "replay"}, reg)
 	h.waitFor(org, "nothing", func(alignsim.State) bool { return true })
 	waitCounter(t, func() float64 {
-		return testutil.ToFloat64(replay.metrics.operations.WithLabelValues("time_entry", string(EntrySubmit), "duplicate"))
+		return testutil.ToFloat64(replay.metrics.operations.WithLabelValues("time_entry", string(translate.EntrySubmit), "duplicate"))
 	}, 1)
 	after, _ := h.env.Align.Control.State(context.Background(), org.OrganizationID)
 	if len(after.Projects) != len(before.Projects) || len(after.Users) != len(before.Users) || len(after.Members) != len(before.Members) ||
@@ -149,7 +151,7 @@ func TestFailedOperationBlocksOnlyItsDependents(t *testing.T) {
 	}
 
 	h.exec(`UPDATE talent SET full_name = 'Ada Lovelace' WHERE id = $1`, f.talent)
-	n, err := RetryFailed(context.Background(), h.env.Pool, company)
+	n, err := ledger.RetryFailed(context.Background(), h.env.Pool, company)
 	if err != nil || n != 1 {
 		t.Fatalf("RetryFailed reset %d (%v), want 1", n, err)
 	}

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"github.com/illumera/alignsync/pipeline/ledger"
+
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +49,7 @@ func (d db) alignID(ctx context.Context, entityType, illumeraID string) (string,
 
 // saveLink writes a link outside an operation's done transaction: for
 // dependencies synced on the way and links found through Align.
-func (d db) saveLink(ctx context.Context, l link) error {
+func (d db) saveLink(ctx context.Context, l ledger.Link) error {
 	_, err := d.pool.Exec(ctx, `INSERT INTO align_sync.entity_links (company_id, entity_type, illumera_id, align_id)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (company_id, entity_type, illumera_id)
 		DO UPDATE SET align_id = EXCLUDED.align_id, updated_at = now()`, d.companyID, l.EntityType, l.IllumeraID, l.AlignID)
@@ -138,4 +140,8 @@ func (d db) openRoles(ctx context.Context, projectID string) ([]roleRow, error) 
 		return nil, fmt.Errorf("reading open roles of project %s: %w", projectID, err)
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[roleRow])
+}
+
+func link(entityType, illumeraID, alignID string) ledger.Link {
+	return ledger.Link{EntityType: entityType, IllumeraID: illumeraID, AlignID: alignID}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
 // statsLoop polls the outbox depth and the group's lag: gauges an SRE reads
@@ -19,6 +21,7 @@ func (s *Sink) statsLoop(ctx context.Context) {
 	}
 	defer kc.Close()
 	adm := kadm.NewClient(kc)
+	s.metrics.slots.Set(float64(s.cfg.Slots))
 	t := time.NewTicker(s.cfg.StatsInterval)
 	defer t.Stop()
 	for {
@@ -32,23 +35,22 @@ func (s *Sink) statsLoop(ctx context.Context) {
 	}
 }
 
+// pollOutbox reads the queues' depth. Done operations are not counted: the
+// outbox keeps them for good, and counting them would grow with history.
 func (s *Sink) pollOutbox(ctx context.Context) {
-	counts := map[string]float64{statusPending: 0, statusProcessing: 0, statusDone: 0, statusFailed: 0}
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM align_sync.outbox GROUP BY status`)
+	d, err := ledger.ReadDepth(ctx, s.pool, 10)
 	if err != nil {
 		return
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var status string
-		var n int64
-		if rows.Scan(&status, &n) == nil {
-			counts[status] = float64(n)
-		}
+	for status, n := range d.ByStatus {
+		s.metrics.outbox.WithLabelValues(string(status)).Set(float64(n))
 	}
-	for status, n := range counts {
-		s.metrics.outbox.WithLabelValues(status).Set(n)
+	s.metrics.companyPending.Reset()
+	for _, c := range d.Top {
+		s.metrics.companyPending.WithLabelValues(c.CompanyID).Set(float64(c.Pending))
 	}
+	s.metrics.oldestPending.Set(d.OldestPending.Seconds())
+	s.metrics.companiesReady.Set(float64(d.Ready))
 }
 
 func (s *Sink) pollLag(ctx context.Context, adm *kadm.Client) {

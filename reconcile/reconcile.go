@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/illumera/alignsync/pipeline/ledger"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -200,7 +201,7 @@ func (r *Reconciler) compareProjects(ctx context.Context, api *align.Client, rep
 	if err != nil {
 		return nil, err
 	}
-	inFlight, err := inFlightEntries(ctx, r.cfg.Pool, c.ID)
+	inFlight, err := ledger.OpenEntities(ctx, r.cfg.Pool, c.ID, "time_entry")
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/illumera/alignsync/ingest"
-	"github.com/illumera/alignsync/pipeline"
+	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 // planRepairs lists what repair would do for one project's comparison.
@@ -67,11 +68,12 @@ func (r repairer) advance(ctx context.Context, rp Repair) (Repair, error) {
 // running sinks to perform; the key is unique per run and entry, so a second
 // run enqueues again only if the first did not get it there.
 func (r repairer) reenqueue(ctx context.Context, rp Repair) (Repair, error) {
-	ops, err := pipeline.EntrySyncOps(ctx, r.pool, r.companyID, rp.EntryID)
+	row, err := entryRow(ctx, r.pool, r.companyID, rp.EntryID)
 	if err != nil {
 		return rp, fmt.Errorf("preparing entry %s: %w", rp.EntryID, err)
 	}
-	if err := pipeline.Enqueue(ctx, r.pool, r.companyID, "reconcile/"+r.runID+"/"+rp.EntryID, ops); err != nil {
+	ops := translate.EntrySync(row)
+	if err := ledger.Enqueue(ctx, r.pool, r.companyID, "reconcile/"+r.runID+"/"+rp.EntryID, ops); err != nil {
 		return rp, fmt.Errorf("enqueueing entry %s: %w", rp.EntryID, err)
 	}
 	rp.Applied = true

@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,23 +59,25 @@ func linkedProjects(ctx context.Context, pool *pgxpool.Pool, companyID string) (
 	return out, nil
 }
 
-// inFlightEntries are the company's time entries with an outbox operation
-// not done yet: the pipeline is still on them.
-func inFlightEntries(ctx context.Context, pool *pgxpool.Pool, companyID string) (map[string]bool, error) {
-	rows, err := pool.Query(ctx, `SELECT DISTINCT entity_id FROM align_sync.outbox
-		WHERE company_id = $1 AND entity_type = 'time_entry' AND status <> 'done'`, companyID)
+// entryRow reads a time entry's current row, as the translation reads a
+// captured change's.
+func entryRow(ctx context.Context, pool *pgxpool.Pool, companyID, entryID string) (map[string]any, error) {
+	var raw []byte
+	err := pool.QueryRow(ctx, `SELECT to_jsonb(te) FROM time_entries te WHERE id = $1 AND company_id = $2`,
+		entryID, companyID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("time entry %s not found in Illumera for company %s", entryID, companyID)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("listing unfinished operations: %w", err)
+		return nil, fmt.Errorf("reading time entry %s: %w", entryID, err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("listing unfinished operations: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var row map[string]any
+	if err := dec.Decode(&row); err != nil {
+		return nil, fmt.Errorf("decoding time entry %s: %w", entryID, err)
 	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
+	return row, nil
 }
 
 // projectEntries reads a project's entries with work dates in [start, end]

@@ -11,7 +11,7 @@ import (
 // problem, whether it came from a flag or the environment.
 func TestInvalidConfigurationListsEveryProblem(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
-	t.Setenv("ALIGNSYNC_MAX_ACTIVE_COMPANIES", "many")
+	t.Setenv("ALIGNSYNC_EXECUTOR_SLOTS", "many")
 	var out bytes.Buffer
 	code := run(context.Background(), []string{"sink", "--retry-interval", "soon", "--align-max-attempts", "0"}, &out, &out)
 	if code != 2 {
@@ -19,7 +19,7 @@ func TestInvalidConfigurationListsEveryProblem(t *testing.T) {
 	}
 	for _, want := range []string{
 		`--retry-interval "soon": not a duration`,
-		`$ALIGNSYNC_MAX_ACTIVE_COMPANIES="many": not an integer`,
+		`$ALIGNSYNC_EXECUTOR_SLOTS="many": not an integer`,
 		"--align-max-attempts 0: must be at least 1",
 		"--database-url (or $DATABASE_URL) is required",
 		"--encryption-keys (or $ALIGNSYNC_ENCRYPTION_KEYS) is required",

@@ -31,9 +31,14 @@ type Client struct {
 	retryInitial  time.Duration
 	retryMax      time.Duration
 	maxRetryAfter time.Duration
+	maxRateWait   time.Duration
 
 	onRetry func(err error, wait time.Duration) // test hook: called before each wait
 }
+
+// RateDelay is how long until the key's rate budget lets the next request
+// through: zero when one may be sent now.
+func (c *Client) RateDelay() time.Duration { return delayOf(c.limiter) }
 
 // String identifies the client without revealing its key.
 func (c *Client) String() string {
@@ -105,7 +110,11 @@ func (c *Client) prepare(r request) (string, []byte, error) {
 
 // attempt sends one HTTP request after waiting for the key's rate limiter.
 func (c *Client) attempt(ctx context.Context, label string, r request, target string, body []byte, out any) (int, error) {
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := waitToken(ctx, c.limiter, c.maxRateWait, label); err != nil {
+		var budget *RateBudgetError
+		if errors.As(err, &budget) {
+			return 0, err
+		}
 		return 0, &limitWaitError{route: label, err: err}
 	}
 	req, err := c.newRequest(ctx, r.method, target, r.idemKey, body)
@@ -170,7 +179,8 @@ func (c *Client) classify(err error) error {
 		return nil
 	}
 	var lw *limitWaitError
-	if errors.As(err, &lw) || !Retryable(err) {
+	var budget *RateBudgetError
+	if errors.As(err, &lw) || errors.As(err, &budget) || !Retryable(err) {
 		return backoff.Permanent(err)
 	}
 	wait := RetryAfter(err)

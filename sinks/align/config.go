@@ -49,6 +49,10 @@ type Config struct {
 	// MaxRetryAfter is the longest Retry-After waited out inside a call (default 2 min); a longer
 	// one is returned to the caller (see RetryAfter) so it can park the work instead.
 	MaxRetryAfter time.Duration
+	// MaxRateWait, when positive, is the longest a call waits for the key's rate budget; a call
+	// that would wait longer fails at once with a *RateBudgetError, so a caller serving many keys
+	// can spend the time on another one. Zero waits as long as needed.
+	MaxRateWait time.Duration
 }
 
 // String shows the configuration with the API key redacted.
@@ -97,6 +101,7 @@ func (c Config) validate() error {
 		{"MaxAttempts", int64(c.MaxAttempts)}, {"RatePerMinute", int64(c.RatePerMinute)},
 		{"Timeout", int64(c.Timeout)}, {"RetryInitial", int64(c.RetryInitial)},
 		{"RetryMax", int64(c.RetryMax)}, {"MaxRetryAfter", int64(c.MaxRetryAfter)},
+		{"MaxRateWait", int64(c.MaxRateWait)},
 	} {
 		if f.value < 0 {
 			errs = append(errs, fmt.Errorf("%s is negative", f.name))
@@ -126,6 +131,7 @@ func New(cfg Config) (*Client, error) {
 		retryInitial:  orDefault(cfg.RetryInitial, DefaultRetryInitial),
 		retryMax:      orDefault(cfg.RetryMax, DefaultRetryMax),
 		maxRetryAfter: orDefault(cfg.MaxRetryAfter, DefaultMaxRetryAfter),
+		maxRateWait:   cfg.MaxRateWait,
 	}
 	if c.http == nil {
 		c.http = defaultHTTPClient(orDefault(cfg.Timeout, DefaultTimeout))

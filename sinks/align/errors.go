@@ -115,7 +115,19 @@ func RetryAfter(err error) time.Duration {
 	if errors.As(err, &apiErr) {
 		return apiErr.RetryAfter
 	}
+	var budget *RateBudgetError
+	if errors.As(err, &budget) {
+		return budget.Wait
+	}
 	return 0
+}
+
+// IsRateLimited reports whether err says the key may not make more requests
+// for now: Align's 429, or the client's own rate budget (MaxRateWait). Such
+// a refusal is no fault of the call; RetryAfter says how long to wait.
+func IsRateLimited(err error) bool {
+	var budget *RateBudgetError
+	return errors.As(err, &budget) || IsStatus(err, http.StatusTooManyRequests)
 }
 
 // apiError decodes an error response. A body that is not Align's envelope (a proxy's HTML page)

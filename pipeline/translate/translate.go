@@ -1,4 +1,8 @@
-package pipeline
+// Package translate maps one captured Illumera change to the Align
+// operations it calls for. It is pure: no I/O, and the same change always
+// gives the same operations, so an operation's idempotency key is stable
+// across redeliveries and replays.
+package translate
 
 import (
 	"fmt"
@@ -97,12 +101,38 @@ type Op struct {
 // IdempotencyKey is stable across redeliveries and replays of the change.
 func (o Op) IdempotencyKey(c Change) string { return c.ID() + "/" + string(o.Kind) }
 
+// EntityID is the id of the changed row.
+func (c Change) EntityID() string {
+	row := c.After
+	if row == nil {
+		row = c.Before
+	}
+	return str(row, "id")
+}
+
+// TableEntity is the outbox entity type of a synced table's rows: what an
+// update arriving without old values is compared against.
+func TableEntity(table string) string {
+	switch table {
+	case "projects":
+		return "project"
+	case "engagements":
+		return "project_member"
+	}
+	return "time_entry"
+}
+
 // Entity keys: the unit of ordering inside a company's lane.
 func projectKey(id string) string { return "project:" + id }
 func userKey(id string) string    { return "user:" + id }
 func memberKey(id string) string  { return "member:" + id }
 func entryKey(id string) string   { return "entry:" + id }
 func wikiKey(id string) string    { return "wiki:" + id }
+
+// Submit is the operation that submits an existing entry for approval.
+func Submit(entryID string) Op {
+	return Op{Kind: EntrySubmit, EntityID: entryID, Payload: Payload{EntryID: entryID}, Touches: []string{entryKey(entryID)}}
+}
 
 // Translate maps a change to the Align operations it calls for. It is pure:
 // the same change always gives the same operations. For an update without old
@@ -169,4 +199,20 @@ func becomes(c Change, to string) bool {
 		return false
 	}
 	return c.Op == "c" || c.Before == nil || str(c.Before, "status") != to
+}
+
+// EntrySync are the operations that bring one time entry, as its row is now,
+// into Align: create it, and submit it unless it is a draft. Reconciliation
+// and resync use it for entries Align never received.
+func EntrySync(row map[string]any) []Op {
+	after := make(map[string]any, len(row))
+	for k, v := range row {
+		after[k] = v
+	}
+	after["status"] = "draft"
+	ops := Translate(Change{Table: "time_entries", Op: "c", After: after})
+	if str(row, "status") != "draft" {
+		ops = append(ops, Submit(str(row, "id")))
+	}
+	return ops
 }

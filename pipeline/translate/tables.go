@@ -1,7 +1,7 @@
-package pipeline
+package translate
 
-// alignProjectStatus maps Illumera's project status to Align's.
-func alignProjectStatus(s string) string {
+// AlignProjectStatus maps Illumera's project status to Align's.
+func AlignProjectStatus(s string) string {
 	switch s {
 	case "active":
 		return "active"
@@ -18,7 +18,7 @@ func translateProject(c Change) []Op {
 		ProjectID:   id,
 		Title:       str(c.After, "title"),
 		Description: optStr(c.After, "description"),
-		Status:      alignProjectStatus(str(c.After, "status")),
+		Status:      AlignProjectStatus(str(c.After, "status")),
 		Row:         c.After,
 	}
 	var ops []Op

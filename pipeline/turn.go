@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/illumera/alignsync/pipeline/ledger"
+)
+
+// turnResult says what a company's turn left to do.
+type turnResult struct {
+	more      bool      // it ran a full turn: there may be more runnable now
+	notBefore time.Time // the company must wait until then (rate budget, Retry-After)
+	idle      bool      // it is not connected: forget it until new work arrives
+}
+
+// Connection statuses as the executor reads them.
+const (
+	connConnected = "connected"
+	connError     = "error"
+)
+
+// runTurn runs up to TurnOps of a leased company's operations, in recorded
+// order, each only once the earlier operations it needs are done.
+func (s *Sink) runTurn(ctx context.Context, l *lane) (turnResult, error) {
+	status, err := s.connectionStatus(ctx, l.lease.CompanyID)
+	if err != nil {
+		return turnResult{}, err
+	}
+	if status != connConnected && status != connError {
+		return turnResult{idle: true}, nil // disconnected: its operations wait for a reconnect
+	}
+	w, err := s.ledger.Window(ctx, &l.lease, s.cfg.TurnOps)
+	if err != nil || len(w.Runnable) == 0 {
+		return turnResult{}, err
+	}
+	if status == connError {
+		return turnResult{}, s.parkAll(ctx, l, w.Runnable)
+	}
+	if l.client == nil {
+		if err := s.loadClient(ctx, l); err != nil {
+			return turnResult{}, err
+		}
+	}
+	blocked := map[string]int64{} // entity key → the unfinished operation holding it
+	next := 0
+	for _, row := range w.Runnable {
+		for ; next < len(w.Blockers) && w.Blockers[next].ID < row.ID; next++ {
+			holdKeys(blocked, w.Blockers[next].Touches, w.Blockers[next].ID)
+		}
+		if blocker := blockerOf(blocked, row); blocker != 0 {
+			if err := s.ledger.Block(ctx, l.lease, row.ID, blocker); err != nil {
+				return turnResult{}, err
+			}
+			s.metrics.operation(row, "waiting")
+			holdKeys(blocked, row.Op.Touches, row.ID)
+			continue
+		}
+		if !l.held() {
+			return turnResult{}, ledger.ErrLeaseLost
+		}
+		if d := l.client.RateDelay(); d > 0 {
+			return turnResult{notBefore: time.Now().Add(d)}, nil
+		}
+		res, err := s.execute(ctx, l, row)
+		if err != nil {
+			return turnResult{}, err
+		}
+		if !res.done {
+			holdKeys(blocked, row.Op.Touches, row.ID)
+		}
+		if res.stop || !res.notBefore.IsZero() {
+			return turnResult{notBefore: res.notBefore}, nil
+		}
+	}
+	return turnResult{more: len(w.Runnable) == s.cfg.TurnOps}, nil
+}
+
+func holdKeys(blocked map[string]int64, keys []string, id int64) {
+	for _, k := range keys {
+		if _, ok := blocked[k]; !ok {
+			blocked[k] = id
+		}
+	}
+}
+
+// blockerOf returns the earlier unfinished operation row must wait for, or 0.
+func blockerOf(blocked map[string]int64, row ledger.Row) int64 {
+	for _, k := range row.Op.Keys() {
+		if id, ok := blocked[k]; ok && id != row.ID {
+			return id
+		}
+	}
+	return 0
+}
+
+// parkAll parks a company's runnable operations while its connection is in
+// error, without spending attempts: they wait for a reconnect and Retry
+// Failed, as the admin guide says.
+func (s *Sink) parkAll(ctx context.Context, l *lane, rows []ledger.Row) error {
+	for _, row := range rows {
+		if err := s.ledger.Park(ctx, l.lease, row.ID, connectionErrorMessage, nil, false); err != nil {
+			return err
+		}
+		s.metrics.operation(row, "parked")
+	}
+	return nil
+}
+
+const connectionErrorMessage = "Align connection is in error: reconnect with a valid key, then Retry Failed"
+
+func (s *Sink) connectionStatus(ctx context.Context, companyID string) (string, error) {
+	var status string
+	err := s.pool.QueryRow(ctx, `SELECT status FROM align_sync.connections WHERE company_id = $1`, companyID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return status, wrap(err, "reading the connection of company %s", companyID)
+}
+
+// loadClient builds the company's Align client from its stored key, for the
+// rest of the lease.
+func (s *Sink) loadClient(ctx context.Context, l *lane) error {
+	key, err := s.conns.APIKey(ctx, l.lease.CompanyID)
+	if err != nil {
+		return fmt.Errorf("loading Align key of company %s: %w", l.lease.CompanyID, err)
+	}
+	c, err := s.client(key)
+	if err != nil {
+		return err
+	}
+	l.client, l.key = c, key
+	return nil
+}
+
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
