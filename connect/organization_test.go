@@ -220,3 +220,44 @@ func TestAnotherOrganizationWithoutLinks(t *testing.T) {
 		t.Fatal("links retired that did not exist")
 	}
 }
+
+// A confirmed start over whose webhook Align refuses: a working connection
+// stays as it was (links included); a disconnected one is stored in error in
+// the new organization, which its retired links then agree with.
+func TestStartOverWebhookRefused(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	company := newCompany()
+	if _, err := f.svc.Connect(ctx, company, f.org.OrgKey); err != nil {
+		t.Fatal(err)
+	}
+	addLink(t, f, company)
+	orgB := f.otherOrg(t, "Beta")
+	noHooks, err := f.ctl.MintKey(ctx, orgB.OrganizationID, alignsim.KeyRequest{Scope: alignsim.ScopeOrganization,
+		Permissions: []string{alignsim.PermReadProject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := connect.Options{StartOver: true}
+	_, err = f.svc.ConnectWith(ctx, company, noHooks.Key, start)
+	var fail *connect.Failure
+	if !errors.As(err, &fail) || fail.Code != connect.CodeWebhookFailed {
+		t.Fatalf("got %v, want %s", err, connect.CodeWebhookFailed)
+	}
+	if st, _ := f.svc.Status(ctx, company); st.Status != "connected" || st.OrganizationID != f.org.OrganizationID ||
+		countLinks(t, f, company) != 1 || len(retiredLinks(t, f, company)) != 0 {
+		t.Fatalf("a refused start over changed the working connection: %+v", st)
+	}
+
+	if _, err := f.svc.Disconnect(ctx, company); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = f.svc.ConnectWith(ctx, company, noHooks.Key, start); !errors.As(err, &fail) || fail.Code != connect.CodeWebhookFailed {
+		t.Fatalf("got %v, want %s", err, connect.CodeWebhookFailed)
+	}
+	st, _ := f.svc.Status(ctx, company)
+	if st.Status != "error" || st.OrganizationID != orgB.OrganizationID || countLinks(t, f, company) != 0 ||
+		len(retiredLinks(t, f, company)) != 1 {
+		t.Fatalf("status %+v, %d links, %d retired", st, countLinks(t, f, company), len(retiredLinks(t, f, company)))
+	}
+}
