@@ -72,8 +72,8 @@ func TestAdminPagesInBrowser(t *testing.T) {
 	}
 	b.wantText("#connection-organization", s.org.OrganizationID)
 	b.wantText("#connection-last-synced", "Never")
-	if b.count("#api_key") != 0 || b.count("#disconnect") != 1 {
-		t.Fatal("connected, yet the connect form is shown or the Disconnect button is not")
+	if b.count("#save") != 0 || b.count("form.replace #api_key") != 1 || b.count("#disconnect") != 1 {
+		t.Fatal("connected, yet the connect form is shown, or the Replace key form or the Disconnect button is not")
 	}
 	b.noSecret(secrets...)
 	b.screenshot("connected")

@@ -37,9 +37,13 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// connectRequest is the body of PUT .../align/connection.
+// connectRequest is the body of PUT .../align/connection. On a connected
+// company it replaces the key without a disconnect. StartOver confirms
+// connecting to another Align organization than the one the company's
+// entity links point into (connect.Options).
 type connectRequest struct {
-	APIKey string `json:"apiKey"`
+	APIKey    string `json:"apiKey"`
+	StartOver bool   `json:"startOver"`
 }
 
 func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
@@ -49,24 +53,34 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	company := CompanyFrom(r.Context())
-	st, err := s.conns.Connect(r.Context(), company, req.APIKey)
+	st, err := s.conns.ConnectWith(r.Context(), company, req.APIKey, connect.Options{StartOver: req.StartOver})
 	var f *connect.Failure
 	switch {
 	case errors.Is(err, connect.ErrEmptyKey):
 		writeError(w, http.StatusBadRequest, "validation_error", err.Error())
 	case errors.As(err, &f):
 		s.audit(r, "connect", slog.String("outcome", f.Code))
-		status := http.StatusUnprocessableEntity
-		if f.Code == connect.CodeAlignUnavailable {
-			status = http.StatusBadGateway
-		}
-		writeJSON(w, status, errorBody{Error: errorDetail{Code: f.Code, Message: f.Message, Fix: f.Fix}})
+		writeJSON(w, failureStatus(f), errorBody{Error: errorDetail{Code: f.Code, Message: f.Message, Fix: f.Fix,
+			PreviousOrganizationID: f.PreviousOrganizationID, OrganizationID: f.OrganizationID, Links: f.Links}})
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
 		s.audit(r, "connect", slog.String("outcome", "connected"))
 		writeJSON(w, http.StatusOK, toConnectionJSON(st))
 	}
+}
+
+// failureStatus is the HTTP status of a refused connect: 502 when Align gave
+// no verdict, 409 when the organization changed (the same request with
+// "startOver": true would succeed), else 422.
+func failureStatus(f *connect.Failure) int {
+	switch f.Code {
+	case connect.CodeAlignUnavailable:
+		return http.StatusBadGateway
+	case connect.CodeOrganizationChanged:
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
 }
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {

@@ -26,7 +26,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"integration.html", "disconnect.html", "sync.html", "message.html"}
+var pageNames = []string{"integration.html", "disconnect.html", "startover.html", "sync.html", "message.html"}
 
 // pages renders the admin pages: server-side HTML over the same calls and the
 // same authorization as the JSON API.

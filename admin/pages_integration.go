@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -25,7 +26,8 @@ type fieldError struct {
 	Fix     string
 }
 
-// Connected reports a working connection: no connect form, a Disconnect button.
+// Connected reports a working connection: a Replace key form instead of the
+// connect form, and a Disconnect button.
 func (v integrationView) Connected() bool { return v.Conn.Status == connect.StatusConnected }
 
 // CanDisconnect reports a connection that still holds a key.
@@ -35,6 +37,9 @@ func (v integrationView) CanDisconnect() bool { return v.Conn.Status != connect.
 // these fixed texts can be shown.
 var notices = map[string]string{
 	"connected":    "Connected to Align.",
+	"key-replaced": "API key replaced. The connection stayed connected: changes keep syncing and none is skipped.",
+	"started-over": "Connected to the new Align organization. The links into the previous organization are retired " +
+		"(kept for audit, never used); projects, users and time entries are created here as they change.",
 	"disconnected": "Disconnected from Align. Data already in Align and the entity links are kept.",
 }
 
@@ -63,7 +68,10 @@ func (p *pages) renderIntegration(w http.ResponseWriter, r *http.Request, ses se
 	})
 }
 
-// connect is the Connect form's Save: the API's PUT .../align/connection.
+// connect is the Save of the Connect, Replace key and Start over forms: the
+// API's PUT .../align/connection. Start over carries the organization the
+// admin confirmed, so the confirmation holds for a key of that organization
+// only.
 func (p *pages) connect(w http.ResponseWriter, r *http.Request) {
 	ses, company, err := p.authorizeForm(w, r, mux.Vars(r)["companyID"])
 	if err != nil {
@@ -71,25 +79,70 @@ func (p *pages) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = withActor(r, ses, company)
-	_, err = p.s.conns.Connect(r.Context(), company, r.PostForm.Get("api_key"))
+	before, err := p.s.conns.Status(r.Context(), company)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	opts := connect.Options{StartOverOrganization: strings.TrimSpace(r.PostForm.Get("start_over_organization"))}
+	opts.StartOver = opts.StartOverOrganization != ""
+	_, err = p.s.conns.ConnectWith(r.Context(), company, r.PostForm.Get("api_key"), opts)
 	var f *connect.Failure
 	switch {
 	case errors.Is(err, connect.ErrEmptyKey):
 		p.renderIntegration(w, r, ses, company, http.StatusBadRequest,
 			&fieldError{Message: "API key is required", Fix: "Paste the organization-scoped key you minted in Align"}, "")
+	case errors.As(err, &f) && f.Code == connect.CodeOrganizationChanged:
+		p.s.audit(r, "connect", slog.String("outcome", f.Code))
+		p.confirmStartOver(w, r, ses, company, f)
 	case errors.As(err, &f):
 		p.s.audit(r, "connect", slog.String("outcome", f.Code))
-		status := http.StatusUnprocessableEntity
-		if f.Code == connect.CodeAlignUnavailable {
-			status = http.StatusBadGateway
-		}
-		p.renderIntegration(w, r, ses, company, status, &fieldError{Message: f.Message, Fix: f.Fix}, "")
+		p.renderIntegration(w, r, ses, company, failureStatus(f), &fieldError{Message: f.Message, Fix: f.Fix}, "")
 	case err != nil:
 		p.fail(w, r, err)
 	default:
-		p.s.audit(r, "connect", slog.String("outcome", "connected"))
-		http.Redirect(w, r, companyRef{ID: company}.IntegrationURL()+"?notice=connected", http.StatusSeeOther)
+		p.s.audit(r, "connect", slog.String("outcome", "connected"), slog.Bool("start_over", opts.StartOver))
+		notice := "connected"
+		switch {
+		case opts.StartOver && !strings.EqualFold(before.OrganizationID, opts.StartOverOrganization):
+			notice = "started-over"
+		case before.Status == connect.StatusConnected:
+			notice = "key-replaced"
+		}
+		http.Redirect(w, r, companyRef{ID: company}.IntegrationURL()+"?notice="+notice, http.StatusSeeOther)
 	}
+}
+
+// startOverView is the confirmation step before connecting to another Align
+// organization: it names both and repeats the consequences.
+type startOverView struct {
+	chrome
+	Conn     connect.Status
+	Previous string // the organization the links point into
+	New      string // the key's organization
+	Links    int
+	Message  string
+	Fix      string
+}
+
+// confirmStartOver answers a connect refused because the key belongs to
+// another organization. The key is not kept anywhere (not even in the form),
+// so the confirmation asks for it again.
+func (p *pages) confirmStartOver(w http.ResponseWriter, r *http.Request, ses session, company string, f *connect.Failure) {
+	ref, err := p.companyRef(r.Context(), company)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	st, err := p.s.conns.Status(r.Context(), company)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusConflict, "startover.html", startOverView{
+		chrome: p.chrome(ses, "Start over in another Align organization? — "+ref.Label(), "integration", ref),
+		Conn:   st, Previous: f.PreviousOrganizationID, New: f.OrganizationID, Links: f.Links, Message: f.Message, Fix: f.Fix,
+	})
 }
 
 // disconnectView is the confirmation step before a disconnect.

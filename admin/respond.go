@@ -15,6 +15,10 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
+	// The organizations of an organization_changed refusal.
+	PreviousOrganizationID string `json:"previousOrganizationId,omitempty"`
+	OrganizationID         string `json:"organizationId,omitempty"`
+	Links                  int    `json:"links,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -47,18 +47,31 @@ func (s *stack) startSink() (stop func()) {
 }
 
 // insertProject writes a draft project as Illumera's app would and produces
-// its change to illumera.cdc as capture would: the row as JSON, at the WAL
-// position of the insert. It returns the project id.
+// its change to illumera.cdc as capture would. It returns the project id.
 func (s *stack) insertProject(company, title string) string {
 	s.t.Helper()
+	return s.insertRow(company, "projects", `INSERT INTO projects (company_id, title, status) VALUES ($1, $2, 'draft') RETURNING *`,
+		company, title)
+}
+
+// insertEntry writes a draft time entry of an engagement and produces its
+// change. It returns the entry id.
+func (s *stack) insertEntry(company, project, talent, engagement string, minutes int) string {
+	s.t.Helper()
+	return s.insertRow(company, "time_entries", `INSERT INTO time_entries (company_id, engagement_id, project_id, talent_id, work_date, minutes, status)
+		VALUES ($1, $2, $3, $4, current_date, $5, 'draft') RETURNING *`, company, engagement, project, talent, minutes)
+}
+
+// insertRow runs an INSERT ... RETURNING * and produces the row's change to
+// illumera.cdc as capture would: the row as JSON, at the WAL position of the
+// insert. It returns the row's id.
+func (s *stack) insertRow(company, table, insert string, args ...any) string {
+	s.t.Helper()
 	ctx := context.Background()
-	var id, lsn string
+	var lsn string
 	var row map[string]any
-	if err := s.pool.QueryRow(ctx, `
-		WITH p AS (
-			INSERT INTO projects (company_id, title, status) VALUES ($1, $2, 'draft') RETURNING *
-		)
-		SELECT p.id::text, to_jsonb(p), pg_current_wal_insert_lsn()::text FROM p`, company, title).Scan(&id, &row, &lsn); err != nil {
+	if err := s.pool.QueryRow(ctx, `WITH r AS (`+insert+`) SELECT to_jsonb(r), pg_current_wal_insert_lsn()::text FROM r`,
+		args...).Scan(&row, &lsn); err != nil {
 		s.t.Fatal(err)
 	}
 	commit, err := pglogrepl.ParseLSN(lsn)
@@ -67,7 +80,7 @@ func (s *stack) insertProject(company, title string) string {
 	}
 	now := time.Now().UnixMilli()
 	value, err := json.Marshal(map[string]any{"before": nil, "after": row, "op": "c", "index": 0, "ts_ms": now,
-		"source": map[string]any{"connector": "alignsync", "schema": "public", "table": "projects",
+		"source": map[string]any{"connector": "alignsync", "schema": "public", "table": table,
 			"lsn": uint64(commit), "commitLsn": uint64(commit), "ts_ms": now}})
 	if err != nil {
 		s.t.Fatal(err)
@@ -76,9 +89,9 @@ func (s *stack) insertProject(company, title string) string {
 		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(company), Value: value}); err != nil {
-		s.t.Fatalf("producing the project's change: %v", err)
+		s.t.Fatalf("producing the %s change: %v", table, err)
 	}
-	return id
+	return row["id"].(string)
 }
 
 // outboxStatus reads the status of the company's operations on an entity.

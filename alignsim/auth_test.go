@@ -130,6 +130,10 @@ type listOfProjects struct {
 	Total int           `json:"total"`
 }
 
+// A project key naming a time entry or wiki page of another project of its
+// organization gets 403 scope_violation (align-api.md §1: 403 before 404
+// unknown entity) and changes nothing; an id that is unknown, or belongs to
+// another organization, is a 404.
 func TestProjectKeyCannotSeeOtherProjects(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture(true)
@@ -143,10 +147,32 @@ func TestProjectKeyCannotSeeOtherProjects(t *testing.T) {
 	f.api.must(201, "POST", "/projects/"+other+"/wiki-pages", map[string]any{"title": "T"}, &page)
 	pk := e.projectKey(f.org, f.projectID, nil)
 	for _, path := range []string{"/time-entries/" + foreign.ID, "/integration/time-entries/" + foreign.ID} {
+		expectError(t, pk.do("GET", path, nil), 403, codeScopeViolation)
+	}
+	expectError(t, pk.do("PATCH", "/time-entries/"+foreign.ID, `{"description":"x"}`), 403, codeScopeViolation)
+	expectError(t, pk.do("PATCH", "/wiki-pages/"+page.ID, `{"title":"x"}`), 403, codeScopeViolation)
+	st := e.state(f.org.OrganizationID)
+	for _, en := range st.TimeEntries {
+		if en.ID == foreign.ID && en.Description != nil {
+			t.Fatalf("a refused PATCH changed the entry: %+v", en)
+		}
+	}
+	for _, w := range st.WikiPages {
+		if w.ID == page.ID && w.Title != "T" {
+			t.Fatalf("a refused PATCH changed the page: %+v", w)
+		}
+	}
+
+	const absent = "6f1c1f1e-0000-4000-8000-000000000000"
+	for _, path := range []string{"/time-entries/" + absent, "/integration/time-entries/" + absent} {
 		expectError(t, pk.do("GET", path, nil), 404, codeNotFound)
 	}
-	expectError(t, pk.do("PATCH", "/time-entries/"+foreign.ID, `{"description":"x"}`), 404, codeNotFound)
-	expectError(t, pk.do("PATCH", "/wiki-pages/"+page.ID, `{"title":"x"}`), 404, codeNotFound)
+	expectError(t, pk.do("PATCH", "/wiki-pages/"+absent, `{"title":"x"}`), 404, codeNotFound)
+	// Another organization's entity does not exist for this key.
+	g := e.fixture(true)
+	var elsewhere entryView
+	g.api.must(201, "POST", "/integration/time-entries", g.entryBody("elsewhere-1", 30), &elsewhere)
+	expectError(t, pk.do("GET", "/time-entries/"+elsewhere.ID, nil), 404, codeNotFound)
 }
 
 func TestInsufficientPermission(t *testing.T) {

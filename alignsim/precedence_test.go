@@ -58,6 +58,14 @@ func TestErrorPrecedence(t *testing.T) {
 		{"403 before 404 entity", func(e *env, f, _ fixture) result {
 			return e.projectKey(f.org, f.projectID, nil).do("GET", "/projects/"+absent, nil)
 		}, 403, codeScopeViolation},
+		{"403 before 400: another project's time entry", func(e *env, f, _ fixture) result {
+			return e.projectKey(f.org, f.createProject("Own"), nil).do("PATCH", "/time-entries/"+f.entry("e", 30).ID, `{"minutes":0}`)
+		}, 403, codeScopeViolation},
+		{"403 before 400: another project's wiki page", func(e *env, f, _ fixture) result {
+			var page wikiView
+			f.api.must(201, "POST", "/projects/"+f.projectID+"/wiki-pages", map[string]any{"title": "T"}, &page)
+			return e.projectKey(f.org, f.createProject("Own"), nil).do("PATCH", "/wiki-pages/"+page.ID, `{"title":""}`)
+		}, 403, codeScopeViolation},
 		{"404 entity before 402", func(_ *env, _, noTT fixture) result {
 			return noTT.api.do("POST", "/projects/"+absent+"/time-entries", `{}`)
 		}, 404, codeNotFound},

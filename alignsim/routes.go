@@ -143,10 +143,20 @@ func (c *call) fields() (*fields, error) {
 	return parseFields(c.body)
 }
 
-// visible reports whether the key may see an entity of projectID; other
-// projects' entities are reported as absent (404), as §1 says.
+// visible reports whether the key may see an entity of projectID.
 func (c *call) visible(projectID string) bool {
 	return c.key == nil || c.key.scope == scopeOrganization || c.key.projectID == projectID
+}
+
+// inScope refuses a project key naming an entity of another project: 403
+// scope_violation, which align-api.md §1 ranks before 404 unknown entity, as
+// for a project named in the path. Only an entity that exists in the key's
+// organization has a project to compare, so an unknown id stays a 404.
+func (c *call) inScope(projectID string) error {
+	if c.visible(projectID) {
+		return nil
+	}
+	return errScope("this key is scoped to project %s", c.key.projectID)
 }
 
 // pathProject is the project named by /projects/{id}/...

@@ -154,12 +154,15 @@ func (c *call) createEntry(p *project, in entryInput) (reply, error) {
 	return replyCreated(viewEntry(e)), nil
 }
 
-// pathEntry is the entry named by /time-entries/{id}; another project's
-// entry is invisible to a project key.
+// pathEntry is the entry named by /time-entries/{id}; a project key naming
+// another project's entry is refused (inScope).
 func (c *call) pathEntry() (*timeEntry, error) {
 	e := c.s.st.entry(c.org, c.params[0])
-	if e == nil || !c.visible(e.projectID) {
+	if e == nil {
 		return nil, errNotFound("time entry %s not found", c.params[0])
+	}
+	if err := c.inScope(e.projectID); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

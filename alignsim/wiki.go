@@ -50,8 +50,11 @@ func createWikiPage(c *call) (reply, error) {
 
 func patchWikiPage(c *call) (reply, error) {
 	w := c.s.st.wikiPage(c.org, c.params[0])
-	if w == nil || !c.visible(w.projectID) {
+	if w == nil {
 		return reply{}, errNotFound("wiki page %s not found", c.params[0])
+	}
+	if err := c.inScope(w.projectID); err != nil {
+		return reply{}, err
 	}
 	f, err := c.fields()
 	if err != nil {

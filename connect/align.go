@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"time"
 
@@ -21,6 +22,7 @@ var WebhookEvents = []string{
 type AlignAPI interface {
 	Me(ctx context.Context) (align.KeyInfo, error)
 	CreateWebhook(ctx context.Context, idemKey string, req align.CreateWebhookRequest) (align.Webhook, error)
+	ListWebhooks(ctx context.Context) iter.Seq2[align.Webhook, error]
 	DeleteWebhook(ctx context.Context, id string) error
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,20 +16,32 @@ import (
 // ErrEmptyKey is returned by Connect for a blank API key.
 var ErrEmptyKey = errors.New("apiKey is required")
 
-// cleanupTimeout bounds a best-effort webhook deletion.
-const cleanupTimeout = 10 * time.Second
-
-// Connect validates apiKey with Align, registers the webhook and stores both
-// secrets encrypted. Connecting a company that is already connected replaces
-// its key and webhook: the connection gets a new connection id (so the old
-// webhook's URL answers 404 even if deleting it at Align fails) and the old
-// webhook is deleted, best effort. Entity links are never touched.
-//
-// Align's refusals are *Failure errors. A key Align rejects changes nothing
-// that is stored; a valid key whose webhook cannot be registered is stored
-// with status error.
+// Connect is ConnectWith without options: what an admin does by pasting a
+// key, without confirming a start over.
 func (s *Service) Connect(ctx context.Context, companyID, apiKey string) (Status, error) {
-	st, err := s.connect(ctx, companyID, apiKey)
+	return s.ConnectWith(ctx, companyID, apiKey, Options{})
+}
+
+// ConnectWith validates apiKey with Align, makes sure a webhook brings
+// statuses back and stores both secrets encrypted.
+//
+// Connecting a company that is already connected or in error replaces its
+// key without interrupting the sync: connected_lsn stays, so no change is
+// skipped. The webhook is kept when the new key belongs to the same
+// organization and Align still lists it; otherwise a new one is registered
+// under a new connection id (so the old webhook's URL answers 404 even if
+// deleting it at Align fails) and the old one is deleted, best effort.
+//
+// A key of another organization than the one the company's entity links
+// point into is refused (CodeOrganizationChanged) unless opts confirms
+// starting over, which retires those links in the same transaction.
+//
+// Align's refusals are *Failure errors. A refused key changes nothing that
+// is stored, and neither does a key replacing a working (connected) key
+// whose webhook cannot be registered; otherwise a valid key whose webhook
+// cannot be registered is stored with status error.
+func (s *Service) ConnectWith(ctx context.Context, companyID, apiKey string, opts Options) (Status, error) {
+	st, err := s.connect(ctx, companyID, apiKey, opts)
 	var f *Failure
 	switch {
 	case err == nil:
@@ -43,7 +54,7 @@ func (s *Service) Connect(ctx context.Context, companyID, apiKey string) (Status
 	return st, err
 }
 
-func (s *Service) connect(ctx context.Context, companyID, apiKey string) (Status, error) {
+func (s *Service) connect(ctx context.Context, companyID, apiKey string, opts Options) (Status, error) {
 	company, err := CanonicalID(companyID)
 	if err != nil {
 		return Status{}, err
@@ -84,74 +95,121 @@ func (s *Service) connect(ctx context.Context, companyID, apiKey string) (Status
 			Fix: "Try again in a few minutes", cause: fmt.Errorf("GET /me organizationId: %w", err),
 		})
 	}
-	return s.register(ctx, log, company, apiKey, orgID, client)
+	return s.register(ctx, attempt{log: log, company: company, apiKey: apiKey, orgID: orgID, client: client, opts: opts})
 }
 
-// register holds the company's lock while it registers the webhook and
-// stores the outcome, so concurrent connects of one company cannot interleave.
-func (s *Service) register(ctx context.Context, log *slog.Logger, company, apiKey, orgID string, client AlignAPI) (Status, error) {
-	log = log.With(slog.String("organization_id", orgID))
+// attempt is a connect whose key Align accepted as an organization key.
+type attempt struct {
+	log                    *slog.Logger
+	company, apiKey, orgID string
+	client                 AlignAPI
+	opts                   Options
+}
+
+// register holds the company's lock while it checks the organization,
+// settles the webhook and stores the outcome, so concurrent connects of one
+// company cannot interleave.
+func (s *Service) register(ctx context.Context, a attempt) (Status, error) {
+	log := a.log.With(slog.String("organization_id", a.orgID))
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return Status{}, fmt.Errorf("beginning connect transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := lockCompany(ctx, tx, company); err != nil {
+	if err := lockCompany(ctx, tx, a.company); err != nil {
 		return Status{}, err
 	}
-	old, hadOld, err := loadConnection(ctx, tx, company, true)
+	old, hadOld, err := loadConnection(ctx, tx, a.company, true)
 	if err != nil {
 		return Status{}, err
 	}
-	sealedKey, err := s.keyring.Seal(company, []byte(apiKey))
+	move, err := checkOrganization(ctx, tx, old, hadOld, a.orgID, a.opts)
+	var f *Failure
+	if errors.As(err, &f) {
+		return Status{}, s.refuse(log, a.apiKey, f)
+	}
 	if err != nil {
 		return Status{}, err
 	}
-
-	connectionID := uuid.NewString()
-	wh, err := client.CreateWebhook(ctx, "alignsync-connect-"+connectionID, align.CreateWebhookRequest{
-		DestinationURL: s.WebhookURL(connectionID),
-		EventNames:     WebhookEvents,
-	})
-	if err == nil && (wh.ID == "" || wh.HMACSecret == "") {
-		err = errors.New("POST /webhooks answered without an id or a secret")
+	sealedKey, err := s.keyring.Seal(a.company, []byte(a.apiKey))
+	if err != nil {
+		return Status{}, err
 	}
+	wh, err := s.webhookFor(ctx, log, a.client, a.apiKey, old, hadOld, a.orgID)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Status{}, fmt.Errorf("registering webhook: %w", ctx.Err())
 		}
-		f := webhookFailed(err)
-		if err := saveWebhookFailure(ctx, tx, company, sealedKey, last4(apiKey), orgID, f.Message); err != nil {
-			return Status{}, err
+		if hadOld && old.Status == StatusConnected {
+			// Replacing a working key: keep it rather than break the sync.
+			return Status{}, s.refuse(log, a.apiKey, webhookFailed(err))
 		}
-		if err := tx.Commit(ctx); err != nil {
-			return Status{}, fmt.Errorf("committing connection error: %w", err)
-		}
-		log.Warn("align connection in error: webhook registration failed", errorAttr(err, apiKey))
-		return Status{}, f
+		return Status{}, s.storeWebhookFailure(ctx, tx, log, a, sealedKey, move, err)
 	}
-
-	sealedSecret, err := s.keyring.Seal(company, []byte(wh.HMACSecret))
-	if err == nil {
-		err = saveConnected(ctx, tx, connected{
-			companyID: company, connectionID: connectionID, apiKey: sealedKey, keyLast4: last4(apiKey),
-			organizationID: orgID, webhookID: wh.ID, webhookSecret: sealedSecret,
-		})
-	}
-	if err == nil {
-		err = tx.Commit(ctx)
-	}
+	retired, err := s.storeConnected(ctx, tx, a, sealedKey, wh, move)
 	if err != nil {
-		// The new webhook points at a connection id that was never stored.
-		s.deleteWebhook(ctx, log, client, apiKey, wh.ID)
+		if !wh.kept {
+			// The new webhook points at a connection id that was never stored.
+			s.deleteWebhook(ctx, log, a.client, a.apiKey, wh.id)
+		}
 		return Status{}, fmt.Errorf("storing connection: %w", err)
 	}
-	log.Info("align connected", slog.String("connection_id", connectionID), slog.String("webhook_id", wh.ID),
-		slog.Bool("replaced", hadOld && old.Status != StatusDisconnected))
-	if hadOld && old.WebhookID != nil {
-		s.deleteOldWebhook(ctx, log, company, old, orgID, client, apiKey)
+	log.Info("align connected", slog.String("connection_id", wh.connectionID), slog.String("webhook_id", wh.id),
+		slog.Bool("replaced", hadOld && old.Status != StatusDisconnected), slog.Bool("webhook_kept", wh.kept),
+		slog.Int64("links_retired", retired))
+	if !wh.kept && hadOld && old.WebhookID != nil {
+		s.deleteOldWebhook(ctx, log, a.company, old, a.orgID, a.client, a.apiKey)
 	}
-	return s.Status(ctx, company)
+	return s.Status(ctx, a.company)
+}
+
+// storeConnected retires the links of a confirmed move, stores the connection
+// and commits.
+func (s *Service) storeConnected(ctx context.Context, tx pgx.Tx, a attempt, sealedKey Sealed, wh hook, move *orgMove) (int64, error) {
+	var retired int64
+	if move != nil {
+		n, err := retireLinks(ctx, tx, a.company, *move)
+		if err != nil {
+			return 0, err
+		}
+		retired = n
+	}
+	sealedSecret := wh.sealed
+	if !wh.kept {
+		var err error
+		if sealedSecret, err = s.keyring.Seal(a.company, []byte(wh.secret)); err != nil {
+			return 0, err
+		}
+	}
+	err := saveConnected(ctx, tx, connected{
+		companyID: a.company, connectionID: wh.connectionID, apiKey: sealedKey, keyLast4: last4(a.apiKey),
+		organizationID: a.orgID, webhookID: wh.id, webhookSecret: sealedSecret,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return retired, tx.Commit(ctx)
+}
+
+// storeWebhookFailure stores a validated key whose webhook Align refused, in
+// error with the guide's message. A confirmed move still retires the links:
+// the connection now names the new organization, which is what the stored
+// organization records.
+func (s *Service) storeWebhookFailure(ctx context.Context, tx pgx.Tx, log *slog.Logger, a attempt, sealedKey Sealed, move *orgMove, cause error) error {
+	f := webhookFailed(cause)
+	if move != nil {
+		if _, err := retireLinks(ctx, tx, a.company, *move); err != nil {
+			return err
+		}
+	}
+	if err := saveWebhookFailure(ctx, tx, a.company, sealedKey, last4(a.apiKey), a.orgID, f.Message); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing connection error: %w", err)
+	}
+	log.Warn("align connection in error: webhook registration failed", errorAttr(cause, a.apiKey))
+	return f
 }
 
 // refuse records a refused attempt in the log; nothing is stored.
@@ -162,36 +220,6 @@ func (s *Service) refuse(log *slog.Logger, apiKey string, f *Failure) error {
 	}
 	log.Info("align connect refused", attrs...)
 	return f
-}
-
-// deleteOldWebhook removes the webhook a reconnect replaced: with the new key
-// when it belongs to the same organization (the old key may be why the admin
-// reconnected), else with the old key.
-func (s *Service) deleteOldWebhook(ctx context.Context, log *slog.Logger, company string, old connectionRow, orgID string, current AlignAPI, currentKey string) {
-	client, key := current, currentKey
-	if deref(old.OrganizationID) != orgID {
-		c, k, err := s.clientFor(company, old.APIKey)
-		if err != nil {
-			log.Warn("deleting replaced align webhook failed", slog.String("webhook_id", *old.WebhookID), slog.Any("error", err))
-			return
-		}
-		client, key = c, k
-	}
-	s.deleteWebhook(ctx, log, client, key, *old.WebhookID)
-}
-
-// deleteWebhook deletes a webhook at Align, best effort: a failure is logged
-// (the webhook's URL no longer matches a stored connection, so its deliveries
-// are refused) and otherwise ignored.
-func (s *Service) deleteWebhook(ctx context.Context, log *slog.Logger, client AlignAPI, apiKey, webhookID string) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	err := client.DeleteWebhook(ctx, webhookID)
-	if err != nil && !align.IsNotFound(err) {
-		log.Warn("deleting align webhook failed", slog.String("webhook_id", webhookID), errorAttr(err, apiKey))
-		return false
-	}
-	return true
 }
 
 // clientFor decrypts a stored key and builds its client.

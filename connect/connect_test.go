@@ -146,7 +146,11 @@ func TestWebhookRegistrationRefused(t *testing.T) {
 	}
 }
 
-func TestReconnectReplacesKeyAndWebhook(t *testing.T) {
+// Issue 13 point 4: a new key of the same organization replaces the key of
+// a connected company without a disconnect: the sync position stays (changes
+// written meanwhile still sync), and so do the webhook, its secret and the
+// connection id, so deliveries Align is still retrying keep arriving.
+func TestReplaceKeyKeepsWebhookAndPosition(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	company := newCompany()
@@ -154,32 +158,106 @@ func TestReconnectReplacesKeyAndWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := f.row(t, company)
+	target, _ := f.svc.WebhookTarget(ctx, before.ConnectionID)
 	addLink(t, f, company)
 
 	k2 := f.mint(t, alignsim.KeyRequest{})
 	st, err := f.svc.Connect(ctx, company, k2.Key)
 	if err != nil || st.Status != "connected" || st.KeyLast4 != k2.Key[len(k2.Key)-4:] {
-		t.Fatalf("reconnect: %+v %v", st, err)
+		t.Fatalf("replacing the key: %+v %v", st, err)
 	}
 	after, _ := f.row(t, company)
-	if after.ConnectionID == before.ConnectionID {
-		t.Fatal("connection id kept; a reconnect issues a new one")
-	}
 	if *after.LSN != *before.LSN {
-		t.Fatalf("connected_lsn moved %s → %s on a key rotation", *before.LSN, *after.LSN)
+		t.Fatalf("connected_lsn moved %s → %s on a key replacement", *before.LSN, *after.LSN)
 	}
-	hooks := f.webhooks(t)
-	if len(hooks) != 1 || hooks[0].ID != *after.WebhookID || hooks[0].ID == *before.WebhookID {
-		t.Fatalf("webhooks at Align after reconnect: %+v", hooks)
+	if after.ConnectionID != before.ConnectionID || *after.WebhookID != *before.WebhookID {
+		t.Fatalf("webhook re-registered (%s → %s) though Align still lists it", *before.WebhookID, *after.WebhookID)
+	}
+	if hooks := f.webhooks(t); len(hooks) != 1 || hooks[0].ID != *after.WebhookID {
+		t.Fatalf("webhooks at Align after the replacement: %+v", hooks)
 	}
 	if key, _ := f.svc.APIKey(ctx, company); key != k2.Key {
 		t.Fatal("APIKey is not the new key")
 	}
-	if _, err := f.svc.WebhookTarget(ctx, before.ConnectionID); !errors.Is(err, connect.ErrNotConnected) {
-		t.Fatalf("old connection id still accepted: %v", err)
+	if wh, err := f.svc.WebhookTarget(ctx, before.ConnectionID); err != nil || wh.Secret != target.Secret {
+		t.Fatalf("the webhook's deliveries are no longer accepted: %v", err)
 	}
 	if n := countLinks(t, f, company); n != 1 {
 		t.Fatalf("%d links, want 1", n)
+	}
+}
+
+// A webhook Align no longer lists (deleted there), or one pointing at another
+// public URL than this deployment's, is re-registered under a new connection
+// id; the sync position still stays.
+func TestReplaceKeyReregistersWebhook(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	company := newCompany()
+	if _, err := f.svc.Connect(ctx, company, f.org.OrgKey); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := f.row(t, company)
+	c, err := newAlignClient(f, f.org.OrgKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteWebhook(ctx, *first.WebhookID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Connect(ctx, company, f.mint(t, alignsim.KeyRequest{}).Key); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := f.row(t, company)
+	if second.ConnectionID == first.ConnectionID || *second.LSN != *first.LSN {
+		t.Fatalf("connection %s → %s, position %s → %s: want a new connection id, the same position",
+			first.ConnectionID, second.ConnectionID, *first.LSN, *second.LSN)
+	}
+	if hooks := f.webhooks(t); len(hooks) != 1 || hooks[0].ID != *second.WebhookID {
+		t.Fatalf("webhooks at Align: %+v", hooks)
+	}
+	if _, err := f.svc.WebhookTarget(ctx, first.ConnectionID); !errors.Is(err, connect.ErrNotConnected) {
+		t.Fatalf("old connection id still accepted: %v", err)
+	}
+
+	moved, err := connect.NewService(connect.Config{Pool: f.pool, Keyring: f.keyring,
+		NewClient: connect.NewClientFactory(f.ctl.APIBaseURL(), nil), PublicBaseURL: "https://moved.illumera.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moved.Connect(ctx, company, f.mint(t, alignsim.KeyRequest{}).Key); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := f.row(t, company)
+	hooks := f.webhooks(t)
+	if len(hooks) != 1 || hooks[0].ID != *third.WebhookID || hooks[0].DestinationURL != "https://moved.illumera.test/webhooks/align/"+third.ConnectionID {
+		t.Fatalf("webhooks at Align after the public URL moved: %+v", hooks)
+	}
+}
+
+// A replacement key that Align refuses, or whose webhook cannot be
+// registered, leaves the working connection as it was.
+func TestReplaceKeyRefusedKeepsWorkingConnection(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	company := newCompany()
+	if _, err := f.svc.Connect(ctx, company, f.org.OrgKey); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.row(t, company)
+	noHooks := f.mint(t, alignsim.KeyRequest{Permissions: []string{alignsim.PermReadProject}})
+	_, err := f.svc.Connect(ctx, company, noHooks.Key)
+	var fail *connect.Failure
+	if !errors.As(err, &fail) || fail.Code != connect.CodeWebhookFailed {
+		t.Fatalf("got %v, want %s", err, connect.CodeWebhookFailed)
+	}
+	st, _ := f.svc.Status(ctx, company)
+	if st.Status != "connected" || st.LastError != "" || st.KeyLast4 != f.org.OrgKey[len(f.org.OrgKey)-4:] {
+		t.Fatalf("status after a refused replacement: %+v", st)
+	}
+	after, _ := f.row(t, company)
+	if key, _ := f.svc.APIKey(ctx, company); key != f.org.OrgKey || after.ConnectionID != before.ConnectionID {
+		t.Fatal("a refused replacement changed the stored key or webhook")
 	}
 }
 

@@ -9,7 +9,17 @@
 // row does not decrypt); in logs, errors and API answers at most its last
 // four characters appear.
 //
-// A reconnect issues a new connection id (the id in the webhook URL), so the
-// replaced webhook's URL stops resolving even when deleting it at Align
-// fails; entity links are never deleted, by connect or by disconnect.
+// A new key for a connected company replaces the old one without a
+// disconnect: the WAL position the sync starts from stays, and so does the
+// webhook (with its connection id, the id in the webhook URL) when Align
+// still lists it in the same organization. A reconnect that registers a new
+// webhook issues a new connection id, so the replaced webhook's URL stops
+// resolving even when deleting it at Align fails.
+//
+// The organization stored on a connection is the one the company's entity
+// links point into. Links are never deleted, by connect or by disconnect: a
+// connect into another organization is refused while links exist, unless
+// the admin confirms starting over, which moves them, in the same
+// transaction, to align_sync.retired_entity_links (kept for audit, never
+// read by the sink).
 package connect

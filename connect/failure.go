@@ -16,6 +16,10 @@ const (
 	CodeProjectScoped    = "project_scoped_key"          // the key is project-scoped
 	CodeWebhookFailed    = "webhook_registration_failed" // POST /webhooks failed
 	CodeAlignUnavailable = "align_unavailable"           // GET /me got no verdict (5xx, 429, network)
+	// CodeOrganizationChanged: the key belongs to another Align organization
+	// than the one the company's entity links point into, and starting over
+	// was not confirmed (Options.StartOver).
+	CodeOrganizationChanged = "organization_changed"
 )
 
 // Failure is a connect attempt that Align refused. Message is what the admin
@@ -25,7 +29,13 @@ type Failure struct {
 	Code    string
 	Message string
 	Fix     string
-	cause   error
+	// PreviousOrganizationID, OrganizationID and Links are set for
+	// CodeOrganizationChanged: the organization the company's links point
+	// into, the key's organization, and how many links there are.
+	PreviousOrganizationID string
+	OrganizationID         string
+	Links                  int
+	cause                  error
 }
 
 func (f *Failure) Error() string { return f.Message }
@@ -85,5 +95,20 @@ func unexpectedScope(scope string) *Failure {
 		Code:    CodeKeyInvalid,
 		Message: fmt.Sprintf("Align API key validation failed: unexpected scope %q", scope),
 		Fix:     "Mint a new key at Align with Organization scope",
+	}
+}
+
+// organizationChanged names both organizations and both ways forward.
+func organizationChanged(previous, current string, links int) *Failure {
+	return &Failure{
+		Code: CodeOrganizationChanged,
+		Message: fmt.Sprintf("This API key belongs to Align organization %s, but this company was synced to Align organization %s "+
+			"(%d entity links point there)", current, previous, links),
+		Fix: fmt.Sprintf("To keep syncing into %[1]s, connect with a key of organization %[1]s. To start over in %[2]s, "+
+			"confirm Start over (API: \"startOver\": true): the links to %[1]s are retired and kept for audit, nothing in %[1]s "+
+			"is deleted, and projects, users and time entries are created in %[2]s as they change", previous, current),
+		PreviousOrganizationID: previous,
+		OrganizationID:         current,
+		Links:                  links,
 	}
 }

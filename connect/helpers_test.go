@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
@@ -23,6 +24,7 @@ type fixture struct {
 	svc     *connect.Service
 	logs    *testenv.LogBuffer
 	org     alignsim.Org
+	reg     *prometheus.Registry
 }
 
 const publicBase = "https://sync.illumera.test"
@@ -39,9 +41,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	logs := &testenv.LogBuffer{}
+	reg := prometheus.NewRegistry()
 	svc, err := connect.NewService(connect.Config{
 		Pool: env.Pool, Keyring: kr, NewClient: connect.NewClientFactory(ctl.APIBaseURL(), nil),
 		PublicBaseURL: publicBase, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics: connect.NewMetrics(reg),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{pool: env.Pool, ctl: ctl, keyring: kr, svc: svc, logs: logs, org: org}
+	return &fixture{pool: env.Pool, ctl: ctl, keyring: kr, svc: svc, logs: logs, org: org, reg: reg}
 }
 
 func random(n int) []byte {
@@ -104,3 +108,9 @@ func (f *fixture) webhooks(t *testing.T) []alignsim.Webhook {
 }
 
 func newCompany() string { return uuid.NewString() }
+
+// attempts is alignsync_connect_attempts_total{outcome}.
+func (f *fixture) attempts(t *testing.T, outcome string) float64 {
+	t.Helper()
+	return testenv.CounterValue(t, f.reg, "alignsync_connect_attempts_total", outcome)
+}

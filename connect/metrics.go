@@ -8,7 +8,7 @@ type Metrics struct {
 }
 
 // connectOutcomes are every outcome label, pre-created so dashboards see zeros.
-var connectOutcomes = []string{"connected", CodeKeyInvalid, CodeProjectScoped, CodeWebhookFailed, CodeAlignUnavailable, "error"}
+var connectOutcomes = []string{"connected", CodeKeyInvalid, CodeProjectScoped, CodeWebhookFailed, CodeAlignUnavailable, CodeOrganizationChanged, "error"}
 
 // NewMetrics registers connect's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
