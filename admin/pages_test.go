@@ -398,10 +398,15 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 		strings.Contains(body, "72000") {
 		t.Fatalf("filtered second page: %d\n%s", code, body)
 	}
-	for _, bad := range []string{"outbox_status=lost", "outbox_page=0", "discrepancies_field=minutes"} {
+	for _, bad := range []string{"outbox_status=lost", "outbox_page=0", "discrepancies_field=minutes",
+		"outbox_page=9223372036854775807", "deliveries_page=461168601842738792"} {
 		if code, _ := pc.get("/admin/align-sync?" + bad); code != http.StatusBadRequest {
 			t.Fatalf("%s: %d, want 400", bad, code)
 		}
+	}
+	if code, body := pc.get("/admin/align-sync?discrepancies_page=9223372036854775807"); code != http.StatusBadRequest ||
+		!strings.Contains(body, `discrepancies_page &#34;9223372036854775807&#34;`) {
+		t.Fatalf("an overflowing page: %d, want 400 naming it\n%s", code, body)
 	}
 }
 
