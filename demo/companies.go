@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
 )
 
@@ -72,11 +73,16 @@ func (w *world) putConnection(ctx context.Context, companyID, apiKey string) err
 	return nil
 }
 
-func (w *world) printURLs(companies []company) {
+func (w *world) printURLs(companies []company) error {
+	signIn, err := admin.IssueSignInToken(w.jwtSecret, "demo-platform-admin", "", []string{admin.RolePlatformAdmin}, admin.MaxSignInLifetime)
+	if err != nil {
+		return err
+	}
 	out := w.opts.Out
 	fmt.Fprintf(out, "alignsim   %s  (state: %s/_sim/state)\n", w.align.BaseURL, w.align.URL)
-	fmt.Fprintf(out, "admin API  %s/api/companies/%s/align/connection  (Authorization: Bearer <the token in the sign-in link below>)\n", w.serveURL, companies[0].ID)
+	fmt.Fprintf(out, "admin API  %s/api/companies/%s/align/connection  (Authorization: Bearer %s)\n", w.serveURL, companies[0].ID, w.token)
 	fmt.Fprintf(out, "metrics    %s/metrics   health %s/healthz   ready %s/readyz\n", w.serveURL, w.serveURL, w.serveURL)
-	fmt.Fprintf(out, "admin UI   %s/admin/login?token=%s&next=/admin/align-sync%%3Fcompany%%3D%s  (sign-in link, platform admin, 24 h)\n",
-		w.serveURL, w.token, companies[0].ID)
+	fmt.Fprintf(out, "admin UI   %s/admin/login?token=%s&next=/admin/align-sync%%3Fcompany%%3D%s  (sign-in link: platform admin, single use, valid %s)\n",
+		w.serveURL, signIn, companies[0].ID, admin.MaxSignInLifetime)
+	return nil
 }

@@ -48,10 +48,12 @@ type world struct {
 	align    *testenv.Align
 	server   *admin.Server
 	serveURL string
-	token    string
-	recon    *reconcile.Reconciler
-	sink     *pipeline.Sink
-	stops    []func()
+	token    string // a platform admin's API token, for the demo's own admin API calls
+	// jwtSecret signs the demo's tokens (a random secret of this run).
+	jwtSecret string
+	recon     *reconcile.Reconciler
+	sink      *pipeline.Sink
+	stops     []func()
 }
 
 // Run runs the demo until its duration passes or ctx ends, then reports.
@@ -75,7 +77,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	w.printURLs(companies)
+	if err := w.printURLs(companies); err != nil {
+		return err
+	}
 	if opts.Prometheus {
 		if err := w.startPrometheus(ctx); err != nil {
 			return err
@@ -186,7 +190,7 @@ func (w *world) startServe(ctx context.Context, keyring *connect.Keyring, jwtSec
 	if err != nil {
 		return err
 	}
-	w.server, handler = srv, srv
+	w.server, handler, w.jwtSecret = srv, srv, jwtSecret
 	w.token, err = admin.IssueToken(jwtSecret, "demo-platform-admin", "", []string{admin.RolePlatformAdmin}, 24*time.Hour)
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ type serveConfig struct {
 	alignBaseURL   string
 	reconcileAt    string
 	reconcileWin   string
+	sessionLife    time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.String(&c.encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "AES-256 keys id:base64(32 bytes), comma-separated; the first encrypts, all decrypt")
 	f.String(&c.jwtSecret, "admin-jwt-secret", "ALIGNSYNC_ADMIN_JWT_SECRET", "", fmt.Sprintf("HS256 secret of the admin API's tokens (at least %d bytes)", admin.MinSecretBytes))
 	f.String(&c.alignBaseURL, "align-base-url", "ALIGN_BASE_URL", "https://app.alignsoft.us/api/v1", "Align API base URL")
+	f.Duration(&c.sessionLife, "admin-session-lifetime", "ALIGNSYNC_ADMIN_SESSION_LIFETIME", admin.DefaultSessionLifetime,
+		"how long an admin pages session lasts after signing in (sign-out ends it sooner)")
 	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
 	code := parseFlags(f, args, stdout, stderr, func() {
@@ -77,6 +80,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err := connect.ValidateBaseURL(c.alignBaseURL); err != nil {
 			f.Problem("--align-base-url: %v", err)
 		}
+		if c.sessionLife < time.Minute || c.sessionLife > 7*24*time.Hour {
+			f.Problem("--admin-session-lifetime %s: must be between 1m and 168h", c.sessionLife)
+		}
 		if c.jwtSecret != "" && len(c.jwtSecret) < admin.MinSecretBytes {
 			f.Problem("--admin-jwt-secret: %d bytes, want at least %d", len(c.jwtSecret), admin.MinSecretBytes)
 		}
@@ -98,7 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	reg := ops.NewRegistry()
 	srv, err := admin.NewServer(admin.Config{
 		Pool: pool, Keyring: keyring, AlignBaseURL: c.alignBaseURL, PublicBaseURL: c.publicBaseURL,
-		JWTSecret: c.jwtSecret, Registry: reg, Logger: logger,
+		JWTSecret: c.jwtSecret, SessionLifetime: c.sessionLife, Registry: reg, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
