@@ -31,6 +31,7 @@ type serveConfig struct {
 	alignBaseURL   string
 	reconcileAt    string
 	reconcileWin   string
+	reconcileFix   bool
 	sessionLife    time.Duration
 }
 
@@ -50,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"how long an admin pages session lasts after signing in (sign-out ends it sooner)")
 	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
+	f.Bool(&c.reconcileFix, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
 	code := parseFlags(f, args, stdout, stderr, func() {
 		if c.reconcileAt != "" {
 			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
@@ -154,10 +156,9 @@ func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *a
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window}); err != nil && ctx.Err() == nil {
+		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window, Repair: c.reconcileFix}); err != nil && ctx.Err() == nil {
 			logger.Error("nightly reconciliation stopped", slog.Any("error", err))
 		}
 	}()
-	logger.Info("nightly reconciliation scheduled", slog.String("at_utc", c.reconcileAt), slog.String("window", c.reconcileWin))
 	return func() { cancel(); <-done }, nil
 }
