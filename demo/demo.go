@@ -97,17 +97,26 @@ func Run(ctx context.Context, opts Options) error {
 		defer cancel()
 	}
 	drive := newDriver(w, companies, opts.Seed)
+	var inc *incident
+	if opts.Duration == 0 || opts.Duration >= minIncidentDuration {
+		inc = newIncident(w, drive, companies[0], opts.Duration)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); drive.run(runCtx) }()
 	go func() { defer wg.Done(); w.progress(runCtx, drive) }()
+	if inc != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); inc.run(runCtx) }()
+	}
 	wg.Wait()
+	w.printProgress(drive)
 	fmt.Fprintln(opts.Out, "workload stopped; waiting for the pipeline to settle...")
 	// A second Ctrl-C should not be needed to get the report: settle on a
 	// fresh context with its own deadline.
 	settleCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	return w.report(settleCtx, drive)
+	return w.report(settleCtx, drive, inc)
 }
 
 func (w *world) start(ctx context.Context) error {
