@@ -87,15 +87,27 @@ func TestBadLogLevelNamesItsSource(t *testing.T) {
 	}
 }
 
-// TestServeRequiresPublicBaseURL: Align must reach the webhooks, so there is
-// no default address to fall back on.
-func TestServeRequiresPublicBaseURL(t *testing.T) {
+// TestServeConfigProblems: Align must reach the webhooks, so there is no
+// default public URL to fall back on; a repair without a nightly run, or a
+// session lifetime out of bounds, is refused too.
+func TestServeConfigProblems(t *testing.T) {
 	t.Setenv("ALIGNSYNC_PUBLIC_BASE_URL", "")
+	t.Setenv("ALIGNSYNC_RECONCILE_AT", "")
 	var out bytes.Buffer
 	code := run(context.Background(), []string{"serve", "--database-url", "postgres://127.0.0.1:1/x",
-		"--encryption-keys", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "--admin-jwt-secret", strings.Repeat("s", 32)}, &out, &out)
-	if code != 2 || !strings.Contains(out.String(), "--public-base-url (or $ALIGNSYNC_PUBLIC_BASE_URL) is required") {
-		t.Fatalf("exit %d, output:\n%s", code, out.String())
+		"--encryption-keys", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "--admin-jwt-secret", strings.Repeat("s", 32),
+		"--reconcile-repair", "--admin-session-lifetime", "30s"}, &out, &out)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2; output:\n%s", code, out.String())
+	}
+	for _, want := range []string{
+		"--public-base-url (or $ALIGNSYNC_PUBLIC_BASE_URL) is required",
+		"--reconcile-repair: there is no nightly reconciliation to repair with; set --reconcile-at too",
+		"--admin-session-lifetime 30s: must be between 1m and 168h",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 

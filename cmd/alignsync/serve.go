@@ -23,16 +23,16 @@ func init() {
 
 // serveConfig is serve's configuration; secrets are never logged.
 type serveConfig struct {
-	databaseURL    string
-	addr           string
-	publicBaseURL  string
-	encryptionKeys string
-	jwtSecret      string
-	alignBaseURL   string
-	reconcileAt    string
-	reconcileWin   string
-	reconcileFix   bool
-	sessionLife    time.Duration
+	databaseURL     string
+	addr            string
+	publicBaseURL   string
+	encryptionKeys  string
+	jwtSecret       string
+	alignBaseURL    string
+	reconcileAt     string
+	reconcileWin    string
+	reconcileRepair bool
+	sessionLife     time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -51,12 +51,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"how long an admin pages session lasts after signing in (sign-out ends it sooner)")
 	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
-	f.Bool(&c.reconcileFix, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
+	f.Bool(&c.reconcileRepair, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
 	code := parseFlags(f, args, stdout, stderr, func() {
 		if c.reconcileAt != "" {
 			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
 				f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
 			}
+		} else if c.reconcileRepair {
+			f.Problem("--reconcile-repair: there is no nightly reconciliation to repair with; set --reconcile-at too")
 		}
 		if _, err := reconcile.ParseWindow(c.reconcileWin); err != nil {
 			f.Problem("--reconcile-window %q: %v", c.reconcileWin, err)
@@ -156,7 +158,7 @@ func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *a
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window, Repair: c.reconcileFix}); err != nil && ctx.Err() == nil {
+		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window, Repair: c.reconcileRepair}); err != nil && ctx.Err() == nil {
 			logger.Error("nightly reconciliation stopped", slog.Any("error", err))
 		}
 	}()
