@@ -24,6 +24,9 @@ const (
 // HS256 key shorter than the hash is open to brute force.
 const MinSecretBytes = 32
 
+// clockLeeway is how far the issuer's clock may be ahead of or behind ours.
+const clockLeeway = 30 * time.Second
+
 // Principal is the verified holder of a token.
 type Principal struct {
 	Subject   string
@@ -78,22 +81,42 @@ func NewAuth(secret string) (*Auth, error) {
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithExpirationRequired(),
-			jwt.WithLeeway(30*time.Second),
+			jwt.WithLeeway(clockLeeway),
 		),
 	}, nil
 }
 
-// ParseToken verifies a token and returns its holder. Every failure is a 401
-// *AuthError.
+// ParseToken verifies an API token and returns its holder. Every failure is
+// a 401 *AuthError; a sign-in token is refused here, as it is meant for one
+// sign-in link only.
 func (a *Auth) ParseToken(token string) (Principal, error) {
+	c, err := a.verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	if c.isSignIn() {
+		return Principal{}, unauthenticated("a sign-in token is not an API token: use it in a sign-in link only")
+	}
+	return c.principal()
+}
+
+// verify checks a token's signature, algorithm and expiry (required, with
+// 30 s of leeway for clocks) and returns its claims.
+func (a *Auth) verify(token string) (claims, error) {
 	var c claims
 	_, err := a.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.secret, nil })
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Principal{}, unauthenticated("token expired")
+		return claims{}, unauthenticated("token expired")
 	case err != nil:
-		return Principal{}, unauthenticated("invalid token")
-	case c.Subject == "":
+		return claims{}, unauthenticated("invalid token")
+	}
+	return c, nil
+}
+
+// principal is the holder the claims name.
+func (c claims) principal() (Principal, error) {
+	if c.Subject == "" {
 		return Principal{}, unauthenticated("invalid token: no sub claim")
 	}
 	p := Principal{Subject: c.Subject, Roles: c.Roles}
@@ -193,11 +216,15 @@ func (a *Auth) RequireCompany(m *Metrics) mux.MiddlewareFunc {
 	}
 }
 
-// IssueToken signs an HS256 token as Illumera's app would, for tests and the
-// demo.
+// IssueToken signs an HS256 API token as Illumera's app would: for
+// `alignsync admin-token`, tests and the demo.
 func IssueToken(secret, sub, companyID string, roles []string, ttl time.Duration) (string, error) {
+	return sign(secret, newClaims(sub, companyID, roles, ttl))
+}
+
+func newClaims(sub, companyID string, roles []string, ttl time.Duration) claims {
 	now := time.Now()
-	c := claims{
+	return claims{
 		CompanyID: companyID,
 		Roles:     roles,
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -206,6 +233,9 @@ func IssueToken(secret, sub, companyID string, roles []string, ttl time.Duration
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
+}
+
+func sign(secret string, c claims) (string, error) {
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
 	if err != nil {
 		return "", fmt.Errorf("signing token: %w", err)

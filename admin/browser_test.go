@@ -37,7 +37,7 @@ func TestAdminPagesInBrowser(t *testing.T) {
 	syncPage := "/admin/align-sync"
 
 	// Signing in lands a company admin on their Align settings.
-	if code := b.open("/admin/login?token=" + token(t, company, admin.RoleCompanyAdmin)); code != http.StatusOK {
+	if code := b.open("/admin/login?token=" + signInToken(t, company, admin.RoleCompanyAdmin)); code != http.StatusOK {
 		t.Fatalf("login landed on %d", code)
 	}
 	b.wantText("h1", "Align")

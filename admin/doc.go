@@ -12,12 +12,16 @@
 // another company's rows. Business rules stay in connect, ingest and
 // pipeline; handlers and pages translate HTTP to the same calls.
 //
-// The pages take the token from an Authorization: Bearer header or from the
-// HttpOnly, SameSite=Strict session cookie that /admin/login?token=… sets
-// after verifying the token; the cookie holds the token itself, so it is
-// verified on every request like a bearer token and the server keeps no
-// session. Every state-changing form carries a CSRF token, the HMAC-SHA256 of
-// the request's token under a key derived from the JWT secret; a form without
-// the token of its own session is refused with 403. No page ever contains an
-// API key or a webhook secret, only a key's last four characters.
+// The pages take an API token from an Authorization: Bearer header, or a
+// session from the HttpOnly, SameSite=Strict cookie that a sign-in link
+// (/admin/login?token=…) sets. The link carries a sign-in token, not an API
+// token: valid at most ten minutes (MaxSignInLifetime), good once, and
+// exchanged for a session kept in the database whose cookie holds only a
+// random id; signing out or the session's expiry ends it on the server. A
+// sign-in token is refused as an API token and an API token as a sign-in
+// token. Every state-changing form carries a CSRF token, the HMAC-SHA256 of
+// the session's id (or the bearer token) under a key derived from the JWT
+// secret; a form without the token of its own session is refused with 403.
+// No page ever contains an API key or a webhook secret, only a key's last
+// four characters.
 package admin

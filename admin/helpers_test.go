@@ -100,6 +100,16 @@ func token(t *testing.T, company string, roles ...string) string {
 	return tok
 }
 
+// signInToken is a sign-in link's token, valid five minutes.
+func signInToken(t testing.TB, company string, roles ...string) string {
+	t.Helper()
+	tok, err := admin.IssueSignInToken(jwtSecret, "user-"+company, company, roles, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // call sends a request to serve and decodes the JSON answer into out (if not nil).
 func (s *stack) call(method, path, tok string, body any, out any) int {
 	s.t.Helper()

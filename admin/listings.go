@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,27 +40,40 @@ type pageQuery struct {
 func parsePage(r *http.Request, statuses []string) (pageQuery, error) {
 	q := pageQuery{page: 1, size: defaultPageSize}
 	v := r.URL.Query()
-	if s := v.Get("page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return q, fmt.Errorf("page must be a positive integer")
-		}
-		q.page = n
-	}
 	if s := v.Get("pageSize"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxPageSize {
-			return q, fmt.Errorf("pageSize must be between 1 and %d", maxPageSize)
+			return q, fmt.Errorf("pageSize %q: must be between 1 and %d", s, maxPageSize)
 		}
 		q.size = n
 	}
+	if s := v.Get("page"); s != "" {
+		n, err := pageNumber("page", s, q.size)
+		if err != nil {
+			return q, err
+		}
+		q.page = n
+	}
 	if s := v.Get("status"); s != "" {
 		if !slices.Contains(statuses, s) {
-			return q, fmt.Errorf("status must be one of %v", statuses)
+			return q, fmt.Errorf("status %q: must be one of %s", s, strings.Join(statuses, ", "))
 		}
 		q.status = s
 	}
 	return q, nil
+}
+
+// pageNumber reads the 1-based page number raw of the parameter param, for
+// pages of size rows. The page's offset must fit PostgreSQL's OFFSET (int64):
+// a larger page is refused here rather than overflowing into a negative
+// offset and a failed query.
+func pageNumber(param, raw string, size int) (int, error) {
+	last := math.MaxInt64/int64(size) + 1
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 || n > last {
+		return 0, fmt.Errorf("%s %q: must be a whole number from 1 to %d (with %d rows a page)", param, raw, last, size)
+	}
+	return int(n), nil
 }
 
 func (q pageQuery) offset() int { return (q.page - 1) * q.size }

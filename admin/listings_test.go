@@ -75,6 +75,21 @@ func TestListings(t *testing.T) {
 			t.Errorf("outbox%s: %d, want 400", bad, code)
 		}
 	}
+	// A page whose offset overflows is refused, naming the value, on every
+	// listing; the last page whose offset fits is an empty page.
+	for _, listing := range []string{"/sync/outbox", "/webhook-deliveries", "/reconciliation-discrepancies"} {
+		for _, huge := range []string{"?page=9223372036854775807", "?page=99999999999999999999", "?pageSize=100&page=92233720368547760"} {
+			var e errorView
+			code := s.call(http.MethodGet, base+listing+huge, tok, nil, &e)
+			value := huge[strings.LastIndex(huge, "=")+1:]
+			if code != 400 || e.Error.Code != "validation_error" || !strings.Contains(e.Error.Message, `page "`+value+`"`) {
+				t.Errorf("%s%s: %d %+v, want 400 naming the page", listing, huge, code, e)
+			}
+		}
+		if code, p := get(listing + "?pageSize=100&page=92233720368547759"); code != 200 || len(p.Data) != 0 || p.Total == 0 {
+			t.Errorf("%s: the last page whose offset fits: %d %+v, want 200 and no rows", listing, code, p)
+		}
+	}
 
 	code, p = get("/webhook-deliveries")
 	if code != 200 || p.Total != 3 || p.Data[0]["deliveryId"] != "d2" {

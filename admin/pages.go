@@ -144,7 +144,8 @@ func (c companyRef) Label() string {
 // session is an authenticated page request.
 type session struct {
 	Principal
-	credential string // the bearer token or the session cookie's token
+	credential string // the bearer token, or the session id of the cookie
+	cookie     bool   // signed in through the session cookie
 }
 
 func (p *pages) chrome(ses session, title, active string, company *companyRef) chrome {

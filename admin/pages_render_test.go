@@ -162,6 +162,9 @@ func TestTableQuery(t *testing.T) {
 	}{
 		{"", true}, {"outbox_status=failed&outbox_page=3", true},
 		{"outbox_status=gone", false}, {"outbox_page=0", false}, {"outbox_page=x", false},
+		// 20 rows a page: the offset of page 461168601842738791 is the last that fits an int64.
+		{"outbox_page=461168601842738791", true}, {"outbox_page=461168601842738792", false},
+		{"outbox_page=9223372036854775807", false}, {"outbox_page=99999999999999999999", false},
 	} {
 		q, _ := url.ParseQuery(tc.query)
 		_, err := tableQuery(q, "outbox", "outbox_status", outboxStatuses)

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
-// sessionCookie carries the admin's token for the pages. It holds the token
-// itself, so every request is verified exactly as a bearer token is (same
-// signature, expiry and roles); nothing is kept on the server.
+// sessionCookie carries the id of the admin's session on the server (see
+// sessions): never a token, and worthless once the session ended.
 const sessionCookie = "alignsync_admin_session"
 
 // csrfField is the hidden form field of every state-changing form.
@@ -24,8 +24,9 @@ const maxFormBytes = 64 << 10
 // errCSRF refuses a form posted without this session's token.
 var errCSRF = errors.New("missing or wrong form token")
 
-// authenticate reads the request's token, from the Authorization header or
-// else from the session cookie, and verifies it. Failures are 401 *AuthError.
+// authenticate reads the request's API token from the Authorization header,
+// or else its session from the session cookie. Failures are 401 *AuthError
+// (or a database error).
 func (p *pages) authenticate(r *http.Request) (session, error) {
 	if r.Header.Get("Authorization") != "" {
 		pr, err := p.s.auth.Authenticate(r)
@@ -37,13 +38,16 @@ func (p *pages) authenticate(r *http.Request) (session, error) {
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
-		return session{}, unauthenticated("no session: sign in with a login link")
+		return session{}, unauthenticated("no session: sign in with a sign-in link")
 	}
-	pr, err := p.s.auth.ParseToken(c.Value)
+	pr, ok, err := p.s.sessions.get(r.Context(), c.Value)
 	if err != nil {
 		return session{}, err
 	}
-	return session{Principal: pr, credential: c.Value}, nil
+	if !ok {
+		return session{}, unauthenticated("the session ended or expired: sign in again with a new sign-in link")
+	}
+	return session{Principal: pr, credential: c.Value, cookie: true}, nil
 }
 
 // authorize authenticates r and checks that its holder may act on
@@ -107,34 +111,39 @@ func (p *pages) validCSRF(ses session, got string) bool {
 	return got != "" && hmac.Equal([]byte(got), []byte(want))
 }
 
-// login verifies ?token= and, when valid, stores it in the session cookie
-// and redirects to ?next= (a path under /admin/) or the holder's landing
-// page. An invalid token sets nothing.
+// login exchanges the sign-in token of ?token= (short-lived, single-use) for
+// a session on the server, sets its cookie and redirects to ?next= (a path
+// under /admin/) or the holder's landing page. A refused token sets nothing.
 func (p *pages) login(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
 	tok := strings.TrimSpace(r.URL.Query().Get("token"))
 	if tok == "" {
 		p.fail(w, r, unauthenticated("the link has no token"))
 		return
 	}
-	pr, err := p.s.auth.ParseToken(tok)
+	in, err := p.s.auth.ParseSignInToken(tok)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	id, expires, err := p.s.sessions.start(r.Context(), in)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: tok, Path: "/admin/",
+		Name: sessionCookie, Value: id, Path: "/admin/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r),
 	})
-	next := landing(pr)
+	next := landing(in.Principal)
 	if n := r.URL.Query().Get("next"); safeNext(n) {
 		next = n
 	}
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// logout forgets the session cookie.
+// logout ends the session on the server and forgets its cookie.
 func (p *pages) logout(w http.ResponseWriter, r *http.Request) {
 	ses, err := p.authenticate(r)
 	if err != nil {
@@ -145,6 +154,12 @@ func (p *pages) logout(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || !p.validCSRF(ses, r.PostForm.Get(csrfField)) {
 		p.fail(w, r, errCSRF)
 		return
+	}
+	if ses.cookie {
+		if err := p.s.sessions.end(r.Context(), ses.credential); err != nil {
+			p.fail(w, r, err)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})

@@ -153,9 +153,9 @@ func (p *pages) fillSync(ctx context.Context, v *syncView, company string, q url
 func tableQuery(q url.Values, id, filterParam string, options []string) (pageQuery, error) {
 	pq := pageQuery{page: 1, size: pageRows}
 	if s := q.Get(id + "_page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return pq, badRequest(id + "_page must be a positive integer")
+		n, err := pageNumber(id+"_page", s, pq.size)
+		if err != nil {
+			return pq, badRequest(err.Error())
 		}
 		pq.page = n
 	}

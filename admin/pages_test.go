@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -35,11 +34,12 @@ func (s *stack) pageClient() *pageClient {
 	}}}
 }
 
-// login signs in with a login link and fails unless it set the session.
-func (s *stack) login(tok string) *pageClient {
+// login signs in with a fresh sign-in link for company and roles and fails
+// unless it set the session.
+func (s *stack) login(company string, roles ...string) *pageClient {
 	s.t.Helper()
 	pc := s.pageClient()
-	resp, _ := pc.do(http.MethodGet, "/admin/login?token="+url.QueryEscape(tok), nil, nil)
+	resp, _ := pc.do(http.MethodGet, "/admin/login?token="+url.QueryEscape(signInToken(s.t, company, roles...)), nil, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		s.t.Fatalf("login answered %d", resp.StatusCode)
 	}
@@ -130,7 +130,7 @@ func TestPagesRefuseAnotherCompany(t *testing.T) {
 	s.connect(b, s.org.OrgKey)
 	before := testenv.CounterValue(t, s.reg, "alignsync_admin_auth_failures_total", "forbidden")
 
-	pc := s.login(token(t, a, admin.RoleCompanyAdmin))
+	pc := s.login(a, admin.RoleCompanyAdmin)
 	tokenA := pc.csrf(integrationPath(a))
 	for _, path := range []string{integrationPath(b), integrationPath(b) + "/disconnect",
 		"/admin/align-sync?company=" + b, "/admin/align-sync?company=" + strings.ToUpper(b)} {
@@ -179,7 +179,7 @@ func TestPagesRefuseAnotherCompany(t *testing.T) {
 	}
 
 	// A platform admin picks any company, and a malformed one is not found.
-	pa := s.login(token(t, "", admin.RolePlatformAdmin))
+	pa := s.login("", admin.RolePlatformAdmin)
 	code, body = pa.get("/admin/align-sync")
 	if code != http.StatusOK || !strings.Contains(body, `<option value="`+a+`">Alpha Co</option>`) ||
 		!strings.Contains(body, `<option value="`+b+`">Bravo Co</option>`) || strings.Contains(body, "marker-error") {
@@ -204,9 +204,9 @@ func TestPagesRequireCSRFToken(t *testing.T) {
 	s := newStack(t)
 	company := uuid.NewString()
 	s.failedOperation(company, "boom")
-	pc := s.login(token(t, company, admin.RoleCompanyAdmin))
+	pc := s.login(company, admin.RoleCompanyAdmin)
 	good := pc.csrf(integrationPath(company))
-	other := s.login(token(t, uuid.NewString(), admin.RoleCompanyAdmin)).csrf("/admin/align-sync")
+	other := s.login(uuid.NewString(), admin.RoleCompanyAdmin).csrf("/admin/align-sync")
 
 	forms := []struct {
 		path string
@@ -272,98 +272,6 @@ func TestPagesRequireCSRFToken(t *testing.T) {
 	assertNoSecret(t, s, s.org.OrgKey)
 }
 
-// The login link sets an HttpOnly, SameSite=Strict cookie only for a valid
-// token and sends the holder to the pages; the cookie is only for /admin/.
-func TestLoginSession(t *testing.T) {
-	s := newStack(t)
-	company := uuid.NewString()
-	tok := token(t, company, admin.RoleCompanyAdmin)
-
-	pc := s.pageClient()
-	for _, bad := range []string{"", "not-a-token", tok[:len(tok)-3] + "abc"} {
-		resp, _ := pc.do(http.MethodGet, "/admin/login?token="+url.QueryEscape(bad), nil, nil)
-		if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
-			t.Fatalf("login with %q: %d, cookies %v", bad, resp.StatusCode, resp.Cookies())
-		}
-	}
-	expired, err := admin.IssueToken(jwtSecret, "old", company, []string{admin.RoleCompanyAdmin}, -time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, _ := pc.do(http.MethodGet, "/admin/login?token="+expired, nil, nil); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("login with an expired token: %d", resp.StatusCode)
-	}
-	if code, _ := pc.get(integrationPath(company)); code != http.StatusUnauthorized {
-		t.Fatalf("a page without a session: %d", code)
-	}
-
-	resp, _ := pc.do(http.MethodGet, "/admin/login?token="+tok, nil, nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != integrationPath(company) {
-		t.Fatalf("login: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	cookies := resp.Cookies()
-	if len(cookies) != 1 {
-		t.Fatalf("login set %d cookies", len(cookies))
-	}
-	c := cookies[0]
-	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/admin/" || c.Value != tok {
-		t.Fatalf("session cookie %+v", c)
-	}
-	if resp.Header.Get("Referrer-Policy") != "no-referrer" {
-		t.Fatal("the login answer may leak its token in a Referer")
-	}
-	if code, _ := pc.get(integrationPath(company)); code != http.StatusOK {
-		t.Fatalf("a page with the session: %d", code)
-	}
-	// The cookie is not a credential for the JSON API.
-	req, _ := http.NewRequest(http.MethodGet, s.url+connPath(company), nil)
-	req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	apiResp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiResp.Body.Close()
-	if apiResp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the API with the session cookie: %d", apiResp.StatusCode)
-	}
-
-	// next stays on these pages.
-	for next, want := range map[string]string{
-		"/admin/align-sync?company=" + company: "/admin/align-sync?company=" + company,
-		"https://evil.example/":                integrationPath(company),
-		"//evil.example/admin/":                integrationPath(company),
-	} {
-		resp, _ := s.pageClient().do(http.MethodGet, "/admin/login?token="+tok+"&next="+url.QueryEscape(next), nil, nil)
-		if got := resp.Header.Get("Location"); got != want {
-			t.Errorf("next=%s redirected to %s, want %s", next, got, want)
-		}
-	}
-	// A platform admin lands on the sync page; / sends a holder to theirs.
-	resp, _ = s.pageClient().do(http.MethodGet, "/admin/login?token="+token(t, "", admin.RolePlatformAdmin), nil, nil)
-	if resp.Header.Get("Location") != "/admin/align-sync" {
-		t.Fatalf("platform admin landed on %s", resp.Header.Get("Location"))
-	}
-	if resp, _ := pc.do(http.MethodGet, "/admin/", nil, nil); resp.Header.Get("Location") != integrationPath(company) {
-		t.Fatalf("/admin/ sent a company admin to %s", resp.Header.Get("Location"))
-	}
-
-	// A bearer header works on the pages as on the API, and wins over the cookie.
-	bearer := s.pageClient()
-	hdr := http.Header{"Authorization": {"Bearer " + tok}}
-	if resp, _ := bearer.do(http.MethodGet, integrationPath(company), nil, hdr); resp.StatusCode != http.StatusOK {
-		t.Fatalf("a page with a bearer token: %d", resp.StatusCode)
-	}
-	if resp, _ := pc.do(http.MethodGet, integrationPath(company), nil, http.Header{"Authorization": {"Bearer nope"}}); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("a bad bearer token with a good cookie: %d", resp.StatusCode)
-	}
-	// Static files need no session.
-	for _, p := range []string{"/admin/static/admin.css", "/admin/static/localtime.js"} {
-		if code, _ := s.pageClient().get(p); code != http.StatusOK {
-			t.Fatalf("%s: %d", p, code)
-		}
-	}
-}
-
 // Each table pages and filters on its own, keeping the others' state.
 func TestSyncPagePagesAndFilters(t *testing.T) {
 	s := newStack(t)
@@ -378,7 +286,7 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 		       ($4, $2, $3, 'time.rejected', 'processed', NULL, '{}')`, uuid.NewString(), company, uuid.NewString(), uuid.NewString())
 	s.exec(`INSERT INTO align_sync.reconciliation_discrepancies (run_id, company_id, field, illumera_value, align_value)
 		VALUES ($1, $2, 'approved_minutes', 480, 420), ($1, $2, 'approved_cost_cents', 72000, 63000)`, uuid.NewString(), company)
-	pc := s.login(token(t, company, admin.RoleCompanyAdmin))
+	pc := s.login(company, admin.RoleCompanyAdmin)
 
 	code, body := pc.get("/admin/align-sync")
 	if code != http.StatusOK || !strings.Contains(body, "<caption>Outbox queue: 24 items, page 1 of 2</caption>") ||
@@ -398,10 +306,15 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 		strings.Contains(body, "72000") {
 		t.Fatalf("filtered second page: %d\n%s", code, body)
 	}
-	for _, bad := range []string{"outbox_status=lost", "outbox_page=0", "discrepancies_field=minutes"} {
+	for _, bad := range []string{"outbox_status=lost", "outbox_page=0", "discrepancies_field=minutes",
+		"outbox_page=9223372036854775807", "deliveries_page=461168601842738792"} {
 		if code, _ := pc.get("/admin/align-sync?" + bad); code != http.StatusBadRequest {
 			t.Fatalf("%s: %d, want 400", bad, code)
 		}
+	}
+	if code, body := pc.get("/admin/align-sync?discrepancies_page=9223372036854775807"); code != http.StatusBadRequest ||
+		!strings.Contains(body, `discrepancies_page &#34;9223372036854775807&#34;`) {
+		t.Fatalf("an overflowing page: %d, want 400 naming it\n%s", code, body)
 	}
 }
 
@@ -410,7 +323,7 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 func TestConnectFormErrors(t *testing.T) {
 	s := newStack(t)
 	company := uuid.NewString()
-	pc := s.login(token(t, company, admin.RoleCompanyAdmin))
+	pc := s.login(company, admin.RoleCompanyAdmin)
 	csrf := pc.csrf(integrationPath(company))
 	project := s.projectScopedKey()
 	invalid := "ako_" + strings.Repeat("n", 32)

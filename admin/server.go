@@ -32,20 +32,26 @@ type Config struct {
 	PublicBaseURL string
 	// JWTSecret is ALIGNSYNC_ADMIN_JWT_SECRET (at least MinSecretBytes).
 	JWTSecret string
+	// SessionLifetime is how long an admin pages session lasts after
+	// signing in; zero means DefaultSessionLifetime.
+	SessionLifetime time.Duration
 	// Registry receives every metric and is served on /metrics; nil means a
 	// new ops.NewRegistry().
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 }
 
-// Server is the serve router: the admin API under /api/companies/{companyID}/align,
-// the admin pages under /admin/, the webhook receiver under
-// /webhooks/align/{connectionID}, and /metrics, /healthz, /readyz. It holds no state between requests beyond readiness.
+// Server is the serve router: the admin API under
+// /api/companies/{companyID}/align, the admin pages under /admin/, the webhook
+// receiver under /webhooks/align/{connectionID}, and /metrics, /healthz,
+// /readyz. It holds no state between requests beyond readiness: sessions of
+// the admin pages live in the database, so any instance serves any request.
 type Server struct {
 	pool     *pgxpool.Pool
 	conns    *connect.Service
 	receiver *ingest.Receiver
 	auth     *Auth
+	sessions sessions
 	log      *slog.Logger
 	router   *mux.Router
 	dbErr    atomic.Pointer[error]
@@ -83,7 +89,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pool: cfg.Pool, conns: conns, receiver: receiver, auth: auth, log: logger}
+	lifetime := cfg.SessionLifetime
+	if lifetime <= 0 {
+		lifetime = DefaultSessionLifetime
+	}
+	s := &Server{pool: cfg.Pool, conns: conns, receiver: receiver, auth: auth, log: logger,
+		sessions: sessions{pool: cfg.Pool, lifetime: lifetime}}
 	m := NewMetrics(reg)
 	pg, err := newPages(s, m)
 	if err != nil {

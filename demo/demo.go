@@ -48,10 +48,12 @@ type world struct {
 	align    *testenv.Align
 	server   *admin.Server
 	serveURL string
-	token    string
-	recon    *reconcile.Reconciler
-	sink     *pipeline.Sink
-	stops    []func()
+	token    string // a platform admin's API token, for the demo's own admin API calls
+	// jwtSecret signs the demo's tokens (a random secret of this run).
+	jwtSecret string
+	recon     *reconcile.Reconciler
+	sink      *pipeline.Sink
+	stops     []func()
 }
 
 // Run runs the demo until its duration passes or ctx ends, then reports.
@@ -75,7 +77,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	w.printURLs(companies)
+	if err := w.printURLs(companies); err != nil {
+		return err
+	}
 	if opts.Prometheus {
 		if err := w.startPrometheus(ctx); err != nil {
 			return err
@@ -93,17 +97,26 @@ func Run(ctx context.Context, opts Options) error {
 		defer cancel()
 	}
 	drive := newDriver(w, companies, opts.Seed)
+	var inc *incident
+	if opts.Duration == 0 || opts.Duration >= minIncidentDuration {
+		inc = newIncident(w, drive, companies[0], opts.Duration)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); drive.run(runCtx) }()
 	go func() { defer wg.Done(); w.progress(runCtx, drive) }()
+	if inc != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); inc.run(runCtx) }()
+	}
 	wg.Wait()
+	w.printProgress(drive)
 	fmt.Fprintln(opts.Out, "workload stopped; waiting for the pipeline to settle...")
 	// A second Ctrl-C should not be needed to get the report: settle on a
 	// fresh context with its own deadline.
 	settleCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	return w.report(settleCtx, drive)
+	return w.report(settleCtx, drive, inc)
 }
 
 func (w *world) start(ctx context.Context) error {
@@ -186,7 +199,7 @@ func (w *world) startServe(ctx context.Context, keyring *connect.Keyring, jwtSec
 	if err != nil {
 		return err
 	}
-	w.server, handler = srv, srv
+	w.server, handler, w.jwtSecret = srv, srv, jwtSecret
 	w.token, err = admin.IssueToken(jwtSecret, "demo-platform-admin", "", []string{admin.RolePlatformAdmin}, 24*time.Hour)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,16 +17,23 @@ type driver struct {
 	w         *world
 	companies []company
 	rng       *rand.Rand
+	start     time.Time // the workload's start, t=0 of the progress lines
 	changes   atomic.Int64
 	managed   atomic.Int64
+	// incident holds the ids of companies in an incident (see incident.run):
+	// their Align managers stand still and their engagements do not end.
+	incident sync.Map
 }
 
 func newDriver(w *world, companies []company, seed uint64) *driver {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	return &driver{w: w, companies: companies, rng: rand.New(rand.NewPCG(seed, 0xa119))}
+	return &driver{w: w, companies: companies, rng: rand.New(rand.NewPCG(seed, 0xa119)), start: time.Now()}
 }
+
+// since is the time since the workload started, for what the demo prints.
+func (d *driver) since() time.Duration { return time.Since(d.start).Round(time.Second) }
 
 // run acts every 150 ms per company and manages approvals every 400 ms.
 func (d *driver) run(ctx context.Context) {
@@ -44,7 +52,9 @@ func (d *driver) run(ctx context.Context) {
 			}
 		case <-manage.C:
 			for _, c := range d.companies {
-				d.manage(ctx, c)
+				if !d.inIncident(c) {
+					d.manage(ctx, c)
+				}
 			}
 		}
 	}
@@ -91,12 +101,20 @@ func (d *driver) act(ctx context.Context, c company) error {
 	case r < 97:
 		return d.adjust(ctx, c)
 	default:
+		if d.inIncident(c) {
+			return nil
+		}
 		if e := d.pick(ctx, `SELECT id::text FROM engagements WHERE company_id = $1 AND status = 'accepted'
 			AND (SELECT count(*) FROM engagements x WHERE x.company_id = $1 AND x.status = 'accepted') > 2`, c.ID); e != "" {
 			return d.exec(ctx, `UPDATE engagements SET status = 'ended', updated_at = now() WHERE id = $1`, e)
 		}
 	}
 	return nil
+}
+
+func (d *driver) inIncident(c company) bool {
+	_, ok := d.incident.Load(c.ID)
+	return ok
 }
 
 var roleTitles = []string{"Backend engineer", "Data analyst", "Cloud architect", "Security engineer", "Program manager", "QA lead"}

@@ -11,7 +11,6 @@ import (
 
 // progress prints one line a second until ctx ends.
 func (w *world) progress(ctx context.Context, d *driver) {
-	start := time.Now()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -20,11 +19,25 @@ func (w *world) progress(ctx context.Context, d *driver) {
 			return
 		case <-t.C:
 		}
-		s := w.snapshot(ctx)
-		fmt.Fprintf(w.opts.Out, "t=%3ds  changes %5d  captured %5.0f  ops done %5d failed %3d open %3d  webhooks %4d  manager actions %4d  e2e p99 %s\n",
-			int(time.Since(start).Seconds()), d.changes.Load(), s.captured, s.outbox["done"], s.outbox["failed"],
-			s.outbox["pending"]+s.outbox["processing"], s.webhooks, d.managed.Load(), s.p99)
+		w.printProgress(d)
 	}
+}
+
+// printProgress prints one progress line. Its queries run on a context of
+// their own: the workload's may end between the tick and the queries, which
+// would print zeros instead of the counts.
+func (w *world) printProgress(d *driver) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	t := int(time.Since(d.start).Seconds())
+	s, err := w.snapshot(ctx)
+	if err != nil {
+		fmt.Fprintf(w.opts.Out, "t=%3ds  changes %5d  (counts unavailable: %v)\n", t, d.changes.Load(), err)
+		return
+	}
+	fmt.Fprintf(w.opts.Out, "t=%3ds  changes %5d  captured %5.0f  ops done %5d failed %3d open %3d  webhooks %4d  manager actions %4d  e2e p99 %s\n",
+		t, d.changes.Load(), s.captured, s.outbox["done"], s.outbox["failed"],
+		s.outbox["pending"]+s.outbox["processing"], s.webhooks, d.managed.Load(), s.p99)
 }
 
 type snapshot struct {
@@ -34,23 +47,31 @@ type snapshot struct {
 	p99      string
 }
 
-func (w *world) snapshot(ctx context.Context) snapshot {
+func (w *world) snapshot(ctx context.Context) (snapshot, error) {
 	s := snapshot{outbox: map[string]int{}, p99: "-"}
 	rows, err := w.pool.Query(ctx, `SELECT status, count(*) FROM align_sync.outbox GROUP BY status`)
-	if err == nil {
-		for rows.Next() {
-			var st string
-			var n int
-			if rows.Scan(&st, &n) == nil {
-				s.outbox[st] = n
-			}
-		}
-		rows.Close()
+	if err != nil {
+		return s, fmt.Errorf("counting operations: %w", err)
 	}
-	_ = w.pool.QueryRow(ctx, `SELECT count(*) FROM align_sync.webhook_deliveries WHERE status = 'processed'`).Scan(&s.webhooks)
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return s, fmt.Errorf("counting operations: %w", err)
+		}
+		s.outbox[st] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("counting operations: %w", err)
+	}
+	if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM align_sync.webhook_deliveries WHERE status = 'processed'`).Scan(&s.webhooks); err != nil {
+		return s, fmt.Errorf("counting webhook deliveries: %w", err)
+	}
 	mfs, err := w.reg.Gather()
 	if err != nil {
-		return s
+		return s, fmt.Errorf("reading metrics: %w", err)
 	}
 	for _, mf := range mfs {
 		switch mf.GetName() {
@@ -64,7 +85,7 @@ func (w *world) snapshot(ctx context.Context) snapshot {
 			}
 		}
 	}
-	return s
+	return s, nil
 }
 
 // quantile estimates a quantile from cumulative buckets by linear

@@ -17,7 +17,7 @@ type companyCheck struct {
 	problems                                    []string
 }
 
-func (c *companyCheck) ok() bool { return len(c.problems) == 0 }
+func (c *companyCheck) ok() bool { return c != nil && len(c.problems) == 0 }
 
 func (c *companyCheck) expect(counter *[2]int, matched bool, problem string, args ...any) {
 	counter[1]++
@@ -29,8 +29,9 @@ func (c *companyCheck) expect(counter *[2]int, matched bool, problem string, arg
 }
 
 // report waits for the pipeline to settle, compares both sides, runs a
-// reconciliation and prints the verdict.
-func (w *world) report(ctx context.Context, d *driver) error {
+// reconciliation and prints the verdict, with what happened in the incident
+// (inc may be nil: none was planned).
+func (w *world) report(ctx context.Context, d *driver, inc *incident) error {
 	var checks map[string]*companyCheck
 	for {
 		next := w.compare(ctx, d.companies)
@@ -72,6 +73,9 @@ func (w *world) report(ctx context.Context, d *driver) error {
 			}
 			fmt.Fprintf(out, "    %s\n", p)
 		}
+	}
+	if inc != nil && !inc.report(recCtx, out, checks[inc.c.ID].ok()) {
+		failed = true
 	}
 	if recErr != nil {
 		fmt.Fprintf(out, "reconciliation could not run: %v\n", recErr)

@@ -11,11 +11,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Stand-ins for the secrets deploy/.env provides.
+// Stand-ins for the secrets and settings deploy/.env must provide.
 var composeSecrets = map[string]string{
 	"POSTGRES_PASSWORD":          "test-postgres-password",
 	"ALIGNSYNC_ENCRYPTION_KEYS":  "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 	"ALIGNSYNC_ADMIN_JWT_SECRET": "test-admin-jwt-secret-of-at-least-32-bytes",
+	"ALIGNSYNC_PUBLIC_BASE_URL":  "https://sync.illumera.example",
 }
 
 // dockerCompose runs `docker-compose config` on docker-compose.yml with the
@@ -42,6 +43,27 @@ func dockerCompose(t *testing.T, secrets map[string]string, args ...string) ([]b
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	return cmd.CombinedOutput()
+}
+
+// composeFile is what `docker-compose config` makes of docker-compose.yml.
+type composeFile struct {
+	Services map[string]composeService `yaml:"services"`
+	Volumes  map[string]any            `yaml:"volumes"`
+}
+
+// composeConfig is the file as docker-compose resolves it with every
+// stand-in set and the dev profile on.
+func composeConfig(t *testing.T) composeFile {
+	t.Helper()
+	out, err := dockerCompose(t, composeSecrets, "--profile", "dev", "config")
+	if err != nil {
+		t.Fatalf("docker-compose config rejected docker-compose.yml: %v\n%s", err, out)
+	}
+	var cfg composeFile
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("decoding docker-compose config's output: %v", err)
+	}
+	return cfg
 }
 
 type composeService struct {
@@ -73,16 +95,7 @@ func (s composeService) mounts() map[string]string {
 }
 
 func TestComposeConfigIsAccepted(t *testing.T) {
-	out, err := dockerCompose(t, composeSecrets, "--profile", "dev", "config")
-	if err != nil {
-		t.Fatalf("docker-compose config rejected docker-compose.yml: %v\n%s", err, out)
-	}
-	var cfg struct {
-		Services map[string]composeService `yaml:"services"`
-	}
-	if err := yaml.Unmarshal(out, &cfg); err != nil {
-		t.Fatalf("decoding docker-compose config's output: %v", err)
-	}
+	cfg := composeConfig(t)
 	for _, name := range []string{"postgres", "kafka", "capture", "sink", "serve", "alignsim", "prometheus", "grafana"} {
 		if _, ok := cfg.Services[name]; !ok {
 			t.Errorf("service %s is missing", name)

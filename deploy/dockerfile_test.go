@@ -115,3 +115,51 @@ func TestBinaryBuildsStatic(t *testing.T) {
 		t.Errorf("binary links shared libraries %v", libs)
 	}
 }
+
+// buildKitOnly are instruction options only BuildKit understands; the classic
+// builder of docker-compose 1.x fails on them.
+var buildKitOnly = map[string][]string{
+	"RUN":  {"--mount", "--network", "--security"},
+	"COPY": {"--link", "--chmod", "--exclude", "--parents"},
+	"ADD":  {"--link", "--chmod", "--exclude", "--keep-git-dir", "--checksum"},
+}
+
+// The image builds with the tools people have: `docker-compose up --build`
+// with docker-compose 1.x uses the classic builder, which knows no syntax
+// directive, cache mounts or heredocs, and reads .dockerignore only at the
+// root of the build context.
+func TestDockerfileBuildsWithoutBuildKit(t *testing.T) {
+	raw, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`(?im)^#\s*syntax\s*=`).Match(raw) {
+		t.Error("the Dockerfile has a # syntax= directive, which needs BuildKit")
+	}
+	for _, st := range dockerStages(t) {
+		for _, ins := range st.instructions {
+			keyword, args, _ := strings.Cut(ins, " ")
+			for _, opt := range buildKitOnly[keyword] {
+				if strings.Contains(args, opt) {
+					t.Errorf("%s %s: %s needs BuildKit", keyword, args, opt)
+				}
+			}
+			if strings.Contains(args, "<<") {
+				t.Errorf("%s %s: heredocs need BuildKit", keyword, args)
+			}
+		}
+	}
+	ignore, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatalf("no .dockerignore at the build context's root (the repository): %v", err)
+	}
+	for _, want := range []string{".git", "/deploy/.env"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`).Match(ignore) {
+			t.Errorf(".dockerignore does not keep %s out of the build context", want)
+		}
+	}
+	// BuildKit would prefer it to the root's, and two lists drift apart.
+	if _, err := os.Stat("Dockerfile.dockerignore"); err == nil {
+		t.Error("deploy/Dockerfile.dockerignore exists: keep one list, the root .dockerignore")
+	}
+}

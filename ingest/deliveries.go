@@ -23,7 +23,7 @@ type execer interface {
 }
 
 // recordDelivery applies d and records it, atomically and exactly once per
-// delivery id, in a single statement (one round trip, no explicit
+// delivery id of its connection, in a single statement (one round trip, no explicit
 // transaction): what carries the receiver's throughput.
 //
 // A database error that is not transient is recorded as a failed delivery,
@@ -47,9 +47,9 @@ func recordDelivery(ctx context.Context, pool *pgxpool.Pool, d delivery, data js
 
 // writeAndInsertSQL locks the company's entry linked to the Align entry,
 // records the delivery with its outcome, and moves the entry forward only if
-// the delivery was new: a repeated delivery id inserts nothing and so changes
-// nothing. Every decision comes from Go (allowedFrom, ignoredNote) as
-// parameters:
+// the delivery was new: a delivery id repeated on the same connection inserts
+// nothing and so changes nothing. Every decision comes from Go (allowedFrom,
+// ignoredNote) as parameters:
 //
 //	$1 delivery id  $2 company  $3 connection  $4 event  $5 payload
 //	$6 Align entry id  $7 reported status  $8 rejection reason
@@ -73,7 +73,7 @@ var writeAndInsertSQL = `
 	           CASE WHEN cur.status <> ALL ($9::text[]) THEN $10::jsonb ->> cur.status END,
 	           $5, now()
 	      FROM live LEFT JOIN cur ON true
-	    ON CONFLICT (delivery_id) DO NOTHING
+	    ON CONFLICT (connection_id, delivery_id) DO NOTHING
 	    RETURNING 1
 	), upd AS (
 	    UPDATE time_entries t
@@ -127,7 +127,7 @@ type insertResult int
 
 const (
 	inserted       insertResult = iota + 1
-	duplicate                   // the delivery id was already recorded
+	duplicate                   // the connection already recorded this delivery id
 	connectionGone              // the connection was disconnected or replaced meanwhile
 )
 
@@ -146,7 +146,7 @@ func insertDelivery(ctx context.Context, q execer, d delivery, o outcome) (inser
 		    INSERT INTO align_sync.webhook_deliveries
 		           (delivery_id, company_id, connection_id, event_name, status, error, note, payload, processed_at)
 		    SELECT $1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, now() FROM live
-		    ON CONFLICT (delivery_id) DO NOTHING
+		    ON CONFLICT (connection_id, delivery_id) DO NOTHING
 		    RETURNING 1
 		)
 		SELECT EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM ins)`,

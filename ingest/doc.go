@@ -2,7 +2,8 @@
 // and writes the statuses they carry back into Illumera's time_entries.
 //
 // Invariants: a delivery is answered 2xx only once it is durably recorded in
-// align_sync.webhook_deliveries, exactly once per delivery id; a delivery
+// align_sync.webhook_deliveries, exactly once per delivery id of its
+// connection (another connection's deliveries may reuse the id); a delivery
 // whose signature does not verify with its connection's secret is refused
 // before anything is stored; a connection changes only its own company's
 // rows; and a time entry's status only moves forward (AdvanceStatus). Ingest

@@ -119,6 +119,36 @@ func TestDuplicateDeliveryRecordedOnce(t *testing.T) {
 	}
 }
 
+// TestDeliveryIDsAreUniquePerConnection: two tenants whose Align deliveries
+// carry the same id are each processed for their own connection; only a
+// repeat on the same connection is a duplicate.
+func TestDeliveryIDsAreUniquePerConnection(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	a, b := h.newTenant(ctx, t), h.newTenant(ctx, t)
+	entryA, alignA := h.newEntry(ctx, t, a, "submitted")
+	entryB, alignB := h.newEntry(ctx, t, b, "submitted")
+	id := uuid.NewString()
+	if code, result := h.deliver(t, a, id, "time.approved", alignA, ""); code != 200 || result != "processed" {
+		t.Fatalf("tenant A: %d %s, want 200 processed", code, result)
+	}
+	if code, result := h.deliver(t, b, id, "time.rejected", alignB, "Wrong code"); code != 200 || result != "processed" {
+		t.Fatalf("tenant B reusing A's delivery id: %d %s, want 200 processed", code, result)
+	}
+	if code, result := h.deliver(t, b, id, "time.rejected", alignB, "Wrong code"); code != 200 || result != "duplicate" {
+		t.Fatalf("tenant B repeating its own delivery: %d %s, want 200 duplicate", code, result)
+	}
+	if st, _ := h.entry(t, entryA); st != "approved" {
+		t.Errorf("A's entry %s, want approved", st)
+	}
+	if st, reason := h.entry(t, entryB); st != "rejected" || reason == nil || *reason != "Wrong code" {
+		t.Errorf("B's entry %s (%v), want rejected with its reason", st, reason)
+	}
+	if d := h.deliveries(t, id); len(d) != 2 || d[0].Status != "processed" || d[1].Status != "processed" {
+		t.Errorf("delivery records %+v, want one processed per connection", d)
+	}
+}
+
 func TestOutOfOrderAndRepeatedEndInvoiced(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)

@@ -47,7 +47,7 @@ func Migrate(ctx context.Context, databaseURL string, opts MigrateOptions) ([]Mi
 	}
 	defer db.Close()
 	if err := db.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("connecting to database: %w", err)
+		return nil, connectError(err)
 	}
 
 	var applied []MigrationResult

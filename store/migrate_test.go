@@ -34,7 +34,7 @@ func TestConstraintsEnforceTheGuarantees(t *testing.T) {
 	env.Exec(t, `INSERT INTO align_sync.entity_links (company_id, entity_type, illumera_id, align_id) VALUES ($1, 'project', 'p1', 'a1')`, company)
 	refused := []struct{ name, sql, want string }{
 		{"duplicate idempotency key", `INSERT INTO align_sync.outbox (company_id, entity_type, entity_id, op, idempotency_key) VALUES ($1, 'project', 'p2', 'project.create', 'k1')`, "unique"},
-		{"duplicate delivery id", `INSERT INTO align_sync.webhook_deliveries (delivery_id, company_id, connection_id, event_name, payload) VALUES ('d1', $1, gen_random_uuid(), 'time.approved', '{}')`, "unique"},
+		{"duplicate delivery id of one connection", `INSERT INTO align_sync.webhook_deliveries (delivery_id, company_id, connection_id, event_name, payload) VALUES ('d1', $1, '` + conn + `', 'time.approved', '{}')`, "unique"},
 		{"second link for one entity", `INSERT INTO align_sync.entity_links (company_id, entity_type, illumera_id, align_id) VALUES ($1, 'project', 'p1', 'a2')`, "duplicate key"},
 		{"unknown outbox status", `UPDATE align_sync.outbox SET status = 'lost' WHERE company_id = $1`, "check"},
 		{"unknown entity type", `INSERT INTO align_sync.outbox (company_id, entity_type, entity_id, op, idempotency_key) VALUES ($1, 'invoice', 'x', 'x', 'k9')`, "check"},
@@ -46,6 +46,8 @@ func TestConstraintsEnforceTheGuarantees(t *testing.T) {
 		{"unknown time entry status", `INSERT INTO time_entries (company_id, engagement_id, project_id, talent_id, work_date, minutes, status)
 			VALUES ($1, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), current_date, 10, 'paid')`, "check"},
 	}
+	// Another connection's delivery may carry the same id (ids are unique per connection).
+	env.Exec(t, `INSERT INTO align_sync.webhook_deliveries (delivery_id, company_id, connection_id, event_name, payload) VALUES ('d1', $1, gen_random_uuid(), 'time.approved', '{}')`, company)
 	for _, r := range refused {
 		t.Run(r.name, func(t *testing.T) {
 			_, err := env.Pool.Exec(ctx, r.sql, company)

@@ -21,7 +21,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"simulator, capture, sink, serve and reconcile in one process; connects companies through the\n"+
 		"real connect flow; drives a workload while simulated Align managers approve, reject, lock\n"+
 		"and invoice; prints a progress line a second; and ends (after --duration, or on Ctrl-C)\n"+
-		"with a convergence report. Exits 1 when Illumera and Align did not converge.")
+		"with a convergence report. Midway (at 30 s with --duration 0; none under 20s) the simulator\n"+
+		"revokes the first company's key: its status turns Error and its operations park, then the\n"+
+		"demo reconnects it with a fresh key and clicks Retry Failed, and the report says whether it\n"+
+		"converged afterwards. Exits 1 when Illumera and Align did not converge.")
 	f.Duration(&o.Duration, "duration", "ALIGNSYNC_DEMO_DURATION", 60*time.Second, "how long the workload runs (0: until Ctrl-C)")
 	f.String(&o.DatabaseURL, "database-url", "DATABASE_URL", "", "use this database instead of a temporary server (the reference schema is applied)")
 	f.String(&o.OpsAddr, "ops-addr", "ALIGNSYNC_DEMO_OPS_ADDR", "127.0.0.1:8080", "serve's address: admin API, webhooks, and /metrics of every component")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,8 @@ func (r recording) Set(s string) error {
 func newFlagSet(name, synopsis string) *flagSet {
 	f := &flagSet{fs: flag.NewFlagSet(name, flag.ContinueOnError), name: name, synopsis: synopsis, envs: map[string]string{}}
 	f.fs.SetOutput(io.Discard)
-	f.String(&f.logLevel, "log-level", "ALIGNSYNC_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	f.logLevel = "info"
+	f.add((*levelValue)(&f.logLevel), "log-level", "ALIGNSYNC_LOG_LEVEL", "log level: debug, info, warn or error")
 	return f
 }
 
@@ -124,9 +126,6 @@ func (f *flagSet) Parse(args []string) error {
 			}
 		}
 	}
-	if _, err := parseLevel(f.logLevel); err != nil {
-		f.Problem("--log-level %q: %v", f.logLevel, err)
-	}
 	return f.Err()
 }
 
@@ -148,15 +147,27 @@ func (f *flagSet) Usage(w io.Writer) {
 
 // Logger builds the JSON logger at the chosen level.
 func (f *flagSet) Logger(w io.Writer) *slog.Logger {
-	level, _ := parseLevel(f.logLevel)
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(f.logLevel)) // levelValue admits only names slog knows
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	err := l.UnmarshalText([]byte(s))
-	return l, err
+// levelValue is a log level by name. It accepts exactly the four names the
+// help lists, so a mistake is reported in those words (slog would also take
+// "INFO+2" and would word a refusal its own way).
+type levelValue string
+
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+func (v *levelValue) Set(s string) error {
+	l := strings.ToLower(strings.TrimSpace(s))
+	if !slices.Contains(logLevels, l) {
+		return errors.New("not a log level: use debug, info, warn or error")
+	}
+	*v = levelValue(l)
+	return nil
 }
+func (v *levelValue) String() string { return string(*v) }
 
 type stringValue string
 

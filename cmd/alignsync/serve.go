@@ -23,14 +23,16 @@ func init() {
 
 // serveConfig is serve's configuration; secrets are never logged.
 type serveConfig struct {
-	databaseURL    string
-	addr           string
-	publicBaseURL  string
-	encryptionKeys string
-	jwtSecret      string
-	alignBaseURL   string
-	reconcileAt    string
-	reconcileWin   string
+	databaseURL     string
+	addr            string
+	publicBaseURL   string
+	encryptionKeys  string
+	jwtSecret       string
+	alignBaseURL    string
+	reconcileAt     string
+	reconcileWin    string
+	reconcileRepair bool
+	sessionLife     time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,13 +47,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.String(&c.encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "AES-256 keys id:base64(32 bytes), comma-separated; the first encrypts, all decrypt")
 	f.String(&c.jwtSecret, "admin-jwt-secret", "ALIGNSYNC_ADMIN_JWT_SECRET", "", fmt.Sprintf("HS256 secret of the admin API's tokens (at least %d bytes)", admin.MinSecretBytes))
 	f.String(&c.alignBaseURL, "align-base-url", "ALIGN_BASE_URL", "https://app.alignsoft.us/api/v1", "Align API base URL")
+	f.Duration(&c.sessionLife, "admin-session-lifetime", "ALIGNSYNC_ADMIN_SESSION_LIFETIME", admin.DefaultSessionLifetime,
+		"how long an admin pages session lasts after signing in (sign-out ends it sooner)")
 	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
+	f.Bool(&c.reconcileRepair, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
 	code := parseFlags(f, args, stdout, stderr, func() {
 		if c.reconcileAt != "" {
 			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
 				f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
 			}
+		} else if c.reconcileRepair {
+			f.Problem("--reconcile-repair: there is no nightly reconciliation to repair with; set --reconcile-at too")
 		}
 		if _, err := reconcile.ParseWindow(c.reconcileWin); err != nil {
 			f.Problem("--reconcile-window %q: %v", c.reconcileWin, err)
@@ -77,6 +84,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err := connect.ValidateBaseURL(c.alignBaseURL); err != nil {
 			f.Problem("--align-base-url: %v", err)
 		}
+		if c.sessionLife < time.Minute || c.sessionLife > 7*24*time.Hour {
+			f.Problem("--admin-session-lifetime %s: must be between 1m and 168h", c.sessionLife)
+		}
 		if c.jwtSecret != "" && len(c.jwtSecret) < admin.MinSecretBytes {
 			f.Problem("--admin-jwt-secret: %d bytes, want at least %d", len(c.jwtSecret), admin.MinSecretBytes)
 		}
@@ -98,7 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	reg := ops.NewRegistry()
 	srv, err := admin.NewServer(admin.Config{
 		Pool: pool, Keyring: keyring, AlignBaseURL: c.alignBaseURL, PublicBaseURL: c.publicBaseURL,
-		JWTSecret: c.jwtSecret, Registry: reg, Logger: logger,
+		JWTSecret: c.jwtSecret, SessionLifetime: c.sessionLife, Registry: reg, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
@@ -148,10 +158,9 @@ func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *a
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window}); err != nil && ctx.Err() == nil {
+		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window, Repair: c.reconcileRepair}); err != nil && ctx.Err() == nil {
 			logger.Error("nightly reconciliation stopped", slog.Any("error", err))
 		}
 	}()
-	logger.Info("nightly reconciliation scheduled", slog.String("at_utc", c.reconcileAt), slog.String("window", c.reconcileWin))
 	return func() { cancel(); <-done }, nil
 }

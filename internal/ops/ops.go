@@ -56,15 +56,36 @@ type Server struct {
 	done chan error
 }
 
-// Start listens on addr and serves h until Shutdown.
+// timeouts bound how long one client may hold a connection, so that slow
+// or stalled clients cannot pile up connections and goroutines.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// listenerTimeouts are those of every listener alignsync starts. A request
+// and its body must arrive within read (webhook bodies are at most 1 MiB,
+// forms 64 KiB). write bounds the whole answer, handler included, so it
+// leaves room for the slowest handler: a connect validates a key and
+// registers a webhook at Align (each call up to three tries of 10 s) and
+// deletes the webhook it replaces.
+var listenerTimeouts = timeouts{readHeader: 10 * time.Second, read: 30 * time.Second,
+	write: 2 * time.Minute, idle: 2 * time.Minute}
+
+// Start listens on addr and serves h until Shutdown or Close, with the
+// read, write and idle timeouts of every alignsync listener.
 func Start(addr string, h http.Handler, logger *slog.Logger) (*Server, error) {
+	return start(addr, h, logger, listenerTimeouts)
+}
+
+func start(addr string, h http.Handler, logger *slog.Logger, t timeouts) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	s := &Server{
 		Addr: l.Addr().String(),
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: t.readHeader, ReadTimeout: t.read,
+			WriteTimeout: t.write, IdleTimeout: t.idle},
 		done: make(chan error, 1),
 	}
 	go func() {
@@ -86,6 +107,13 @@ func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// Close stops the server at once, dropping requests in flight.
+func (s *Server) Close() error {
+	err := s.srv.Close()
 	<-s.done
 	return err
 }

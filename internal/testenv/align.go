@@ -2,11 +2,11 @@ package testenv
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/internal/ops"
 )
 
 // Align is an Align simulator serving on a loopback port.
@@ -16,7 +16,7 @@ type Align struct {
 	Sim     *alignsim.Server
 	Control *alignsim.Control
 
-	srv *http.Server
+	srv *ops.Server
 }
 
 // StartAlign serves a fresh simulator on a free loopback port (addr
@@ -25,16 +25,15 @@ func StartAlign(addr string) (*Align, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for the Align simulator on %s: %w", addr, err)
-	}
 	sim := alignsim.New(alignsim.Options{})
-	a := &Align{URL: "http://" + l.Addr().String(), Sim: sim,
-		srv: &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}}
+	srv, err := ops.Start(addr, sim, nil)
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("starting the Align simulator: %w", err)
+	}
+	a := &Align{URL: "http://" + srv.Addr, Sim: sim, srv: srv}
 	a.BaseURL = a.URL + alignsim.APIPrefix
 	a.Control = alignsim.NewControl(a.URL, &http.Client{Timeout: 30 * time.Second})
-	go func() { _ = a.srv.Serve(l) }()
 	return a, nil
 }
 
