@@ -97,6 +97,8 @@ type Repair struct {
 	RejectionReason string `json:"rejectionReason,omitempty"`
 	Applied         bool   `json:"applied"`
 	Note            string `json:"note,omitempty"`
+
+	change statusChange // what the comparison saw, for a status repair
 }
 
 func (r *Report) add(c CompanyReport) {
