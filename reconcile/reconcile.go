@@ -165,7 +165,7 @@ func (r *Reconciler) company(ctx context.Context, rep Report, c company, repair 
 		return cr
 	}
 	var errs []string
-	if err := recordDiscrepancies(ctx, r.cfg.Pool, rep.RunID, c.ID, rep.StartedAt, cr.Projects); err != nil {
+	if cr.Resolved, err = recordDiscrepancies(ctx, r.cfg.Pool, rep.RunID, c.ID, rep.StartedAt, cr.Projects); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if links, err := entityLinks(ctx, r.cfg.Pool, c.ID); err != nil {
