@@ -12,4 +12,9 @@
 // A reconnect issues a new connection id (the id in the webhook URL), so the
 // replaced webhook's URL stops resolving even when deleting it at Align
 // fails; entity links are never deleted, by connect or by disconnect.
+//
+// Apart from the workflow, CheckHealth (health.go) checks connected
+// companies periodically and registers a webhook that is gone again, and
+// RotateKeys (rotate.go) re-encrypts stored secrets with the keyring's first
+// key.
 package connect
