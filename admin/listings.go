@@ -185,51 +185,6 @@ func (s *Server) deliveriesPage(ctx context.Context, company string, q pageQuery
 		})
 }
 
-// discrepancyItem is one difference the nightly reconciliation found.
-type discrepancyItem struct {
-	ID            int64     `json:"id"`
-	RunID         string    `json:"runId"`
-	ProjectID     *string   `json:"projectId"`
-	Field         string    `json:"field"`
-	IllumeraValue int64     `json:"illumeraValue"`
-	AlignValue    int64     `json:"alignValue"`
-	DetectedAt    time.Time `json:"detectedAt"`
-}
-
-// discrepancyFields are the values a discrepancy's field takes; the admin
-// pages filter by them (a discrepancy has no status).
-var discrepancyFields = []string{"approved_minutes", "approved_cost_cents"}
-
-func (s *Server) listDiscrepancies(w http.ResponseWriter, r *http.Request) {
-	listing(s, w, r, nil, s.discrepanciesPage)
-}
-
-// discrepanciesPage is one page of the company's reconciliation
-// discrepancies, newest first; q.status, when set, is a field to keep.
-func (s *Server) discrepanciesPage(ctx context.Context, company string, q pageQuery) (page[discrepancyItem], error) {
-	return listPage(ctx, q,
-		func(ctx context.Context) (int64, error) {
-			return s.count(ctx, `SELECT count(*) FROM align_sync.reconciliation_discrepancies
-				WHERE company_id = $1 AND ($2 = '' OR field = $2)`, company, q.status)
-		},
-		func(ctx context.Context) ([]discrepancyItem, error) {
-			rows, err := s.pool.Query(ctx, `
-				SELECT id, run_id::text, project_id::text, field, illumera_value, align_value, detected_at
-				  FROM align_sync.reconciliation_discrepancies
-				 WHERE company_id = $1 AND ($2 = '' OR field = $2)
-				 ORDER BY detected_at DESC, id DESC LIMIT $3 OFFSET $4`, company, q.status, q.size, q.offset())
-			if err != nil {
-				return nil, fmt.Errorf("listing reconciliation discrepancies: %w", err)
-			}
-			return pgx.CollectRows(rows, func(row pgx.CollectableRow) (discrepancyItem, error) {
-				var it discrepancyItem
-				err := row.Scan(&it.ID, &it.RunID, &it.ProjectID, &it.Field, &it.IllumeraValue,
-					&it.AlignValue, &it.DetectedAt)
-				return it, err
-			})
-		})
-}
-
 func (s *Server) count(ctx context.Context, sql string, args ...any) (int64, error) {
 	var n int64
 	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {

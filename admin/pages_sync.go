@@ -38,6 +38,9 @@ type syncView struct {
 	DeliveryRows    []deliveryItem
 	Discrepancies   tableView
 	DiscrepancyRows []discrepancyItem
+	// DiscrepancyState is open, resolved or all; StateLinks switch it.
+	DiscrepancyState string
+	StateLinks       []stateLink
 }
 
 type companyOption struct {
@@ -127,6 +130,9 @@ func (p *pages) fillSync(ctx context.Context, v *syncView, company string, q url
 			return err
 		}
 	}
+	if v.DiscrepancyState, err = discrepancyState(q); err != nil {
+		return err
+	}
 	outbox, err := p.s.outboxPage(ctx, company, queries[0])
 	if err != nil {
 		return err
@@ -135,7 +141,8 @@ func (p *pages) fillSync(ctx context.Context, v *syncView, company string, q url
 	if err != nil {
 		return err
 	}
-	discrepancies, err := p.s.discrepanciesPage(ctx, company, queries[2])
+	discrepancies, err := p.s.discrepanciesPage(ctx, company, queries[2],
+		discrepancyFilter{state: v.DiscrepancyState, field: queries[2].status})
 	if err != nil {
 		return err
 	}
@@ -144,8 +151,9 @@ func (p *pages) fillSync(ctx context.Context, v *syncView, company string, q url
 	v.OutboxRows = outbox.Data
 	v.Deliveries = newTableView(1, state, queries[1], deliveries.Total, "Webhook deliveries")
 	v.DeliveryRows = deliveries.Data
-	v.Discrepancies = newTableView(2, state, queries[2], discrepancies.Total, "Reconciliation discrepancies")
+	v.Discrepancies = newTableView(2, state, queries[2], discrepancies.Total, discrepancyTitle(v.DiscrepancyState))
 	v.DiscrepancyRows = discrepancies.Data
+	v.StateLinks = stateLinks(state, v.DiscrepancyState)
 	return nil
 }
 
@@ -177,6 +185,9 @@ func syncState(company string, q url.Values) url.Values {
 				state.Set(k, v)
 			}
 		}
+	}
+	if v := q.Get(stateParam); v != "" {
+		state.Set(stateParam, v)
 	}
 	return state
 }

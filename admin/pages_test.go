@@ -291,7 +291,7 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 	code, body := pc.get("/admin/align-sync")
 	if code != http.StatusOK || !strings.Contains(body, "<caption>Outbox queue: 24 items, page 1 of 2</caption>") ||
 		!strings.Contains(body, "<caption>Webhook deliveries: 2 items, page 1 of 1</caption>") ||
-		!strings.Contains(body, "<caption>Reconciliation discrepancies: 2 items, page 1 of 1</caption>") {
+		!strings.Contains(body, "<caption>Open reconciliation discrepancies: 2 items, page 1 of 1</caption>") {
 		t.Fatalf("first page: %d\n%s", code, body)
 	}
 	if n := strings.Count(body, `<tr data-id=`); n != 20 {
@@ -302,7 +302,7 @@ func TestSyncPagePagesAndFilters(t *testing.T) {
 		strings.Count(body, `<tr data-id=`) != 3 || !strings.Contains(body, "failure 00") ||
 		!strings.Contains(body, "<caption>Webhook deliveries: 1 item (status failed), page 1 of 1</caption>") ||
 		!strings.Contains(body, "no such entry") || strings.Contains(body, "time.rejected") ||
-		!strings.Contains(body, "<caption>Reconciliation discrepancies: 1 item (field approved_minutes), page 1 of 1</caption>") ||
+		!strings.Contains(body, "<caption>Open reconciliation discrepancies: 1 item (field approved_minutes), page 1 of 1</caption>") ||
 		strings.Contains(body, "72000") {
 		t.Fatalf("filtered second page: %d\n%s", code, body)
 	}

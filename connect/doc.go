@@ -22,4 +22,9 @@
 // the admin confirms starting over, which moves them, in the same
 // transaction, to align_sync.retired_entity_links (kept for audit, never
 // read by the sink).
+//
+// Apart from the workflow, CheckHealth (health.go) checks connected
+// companies periodically and registers a webhook that is gone again, and
+// RotateKeys (rotate.go) re-encrypts stored secrets with the keyring's first
+// key.
 package connect

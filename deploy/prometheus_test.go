@@ -85,7 +85,7 @@ func TestEveryAlertIsTestedFiringAndCleared(t *testing.T) {
 	}
 	want := []string{"AlignsyncSlotRetainedWALHigh", "AlignsyncCaptureNotAdvancing", "AlignsyncConsumerLagGrowing",
 		"AlignsyncOperationsFailing", "AlignsyncWebhookFailures", "AlignsyncReconcileNotSuccessful",
-		"AlignsyncReconcileDiscrepancies"}
+		"AlignsyncReconcileDiscrepancies", "AlignsyncConnectionsInError"}
 	for _, a := range want {
 		if !fires[a] {
 			t.Errorf("alert %s is missing or untested", a)

@@ -10,7 +10,11 @@
 // never calls Align, and its write-back changes only status,
 // rejection_reason and updated_at of a time entry.
 //
-// A delivery is checked, applied and recorded in one SQL statement; the
-// statement also re-checks that the connection is still live, which is what
-// allows the receiver to cache resolved connections for a minute.
+// A delivery is recorded as received, then applied and marked processed or
+// failed; a crash in between leaves it received, for Align's next attempt of
+// the same delivery id or Retry Failed. The statement that records it also
+// re-checks that the connection is still live, which is what allows the
+// receiver to cache resolved connections for a minute. ApplyRepair writes a
+// status that no webhook brought (read from Align by the status sweep) the
+// same way, recording it as a delivery marked repaired.
 package ingest

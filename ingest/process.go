@@ -15,6 +15,7 @@ import (
 
 // Delivery statuses in align_sync.webhook_deliveries.
 const (
+	deliveryReceived  = "received"
 	deliveryProcessed = "processed"
 	deliveryFailed    = "failed"
 )
@@ -103,7 +104,7 @@ func (w *write) result(current string, applied bool) outcome {
 }
 
 // process applies one delivery inside tx (the retry path; new deliveries take
-// recordDelivery's single statement). A returned error means the database
+// recordDelivery's processReceivedSQL). A returned error means the database
 // failed and the transaction is unusable; every other problem is an outcome.
 func process(ctx context.Context, tx pgx.Tx, companyID, eventName string, data json.RawMessage) (outcome, error) {
 	w, final := plan(eventName, data)

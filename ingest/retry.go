@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,14 +18,21 @@ type RetryResult struct {
 	Failed    int `json:"failed"`
 }
 
+// staleReceived is how long a delivery may stay received before a retry takes
+// it: a younger one is most likely being processed by its own request.
+const staleReceived = time.Minute
+
 // RetryFailed processes every failed delivery of the company again, oldest
-// first, from its stored payload, and records the new outcome. A delivery
-// another instance is retrying at the same moment is skipped.
+// first, from its stored payload, and records the new outcome; so too every
+// delivery left received for more than staleReceived (its processing never
+// finished: a crash, or a transient failure Align has not retried yet). A
+// delivery another instance is retrying at the same moment is skipped.
 func (rc *Receiver) RetryFailed(ctx context.Context, companyID string) (RetryResult, error) {
 	rows, err := rc.pool.Query(ctx, `
 		SELECT id FROM align_sync.webhook_deliveries
-		 WHERE company_id = $1 AND status = 'failed'
-		 ORDER BY id`, companyID)
+		 WHERE company_id = $1
+		   AND (status = 'failed' OR (status = 'received' AND received_at < now() - $2::interval))
+		 ORDER BY id`, companyID, staleReceived)
 	if err != nil {
 		return RetryResult{}, fmt.Errorf("listing failed deliveries of company %s: %w", companyID, err)
 	}
@@ -56,8 +64,8 @@ func (rc *Receiver) RetryFailed(ctx context.Context, companyID string) (RetryRes
 	return res, nil
 }
 
-// retryOne processes one failed delivery again; retried is false when it was
-// no longer failed or is locked by another retry.
+// retryOne processes one failed or received delivery again; retried is false
+// when it was processed meanwhile or is locked by another retry.
 func (rc *Receiver) retryOne(ctx context.Context, companyID string, id int64) (outcome, bool, error) {
 	tx, err := rc.pool.Begin(ctx)
 	if err != nil {
@@ -69,13 +77,13 @@ func (rc *Receiver) retryOne(ctx context.Context, companyID string, id int64) (o
 	err = tx.QueryRow(ctx, `
 		SELECT event_name, coalesce(payload -> 'data', 'null')
 		  FROM align_sync.webhook_deliveries
-		 WHERE id = $1 AND company_id = $2 AND status = 'failed'
+		 WHERE id = $1 AND company_id = $2 AND status IN ('failed', 'received')
 		   FOR UPDATE SKIP LOCKED`, id, companyID).Scan(&eventName, &data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return outcome{}, false, nil
 	}
 	if err != nil {
-		return outcome{}, false, fmt.Errorf("reading failed delivery %d: %w", id, err)
+		return outcome{}, false, fmt.Errorf("reading delivery %d to retry: %w", id, err)
 	}
 	o, err := process(ctx, tx, companyID, eventName, data)
 	if err != nil {

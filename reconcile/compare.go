@@ -58,6 +58,8 @@ type comparison struct {
 // statusChange is a status Align holds and Illumera does not have yet.
 type statusChange struct {
 	EntryID, AlignEntryID, From, To, Reason string
+	Seen                                    time.Time       // Illumera's updated_at when compared
+	Align                                   align.TimeEntry // as Align answered
 }
 
 // compare totals a project's approved minutes and cost on both sides and
@@ -93,7 +95,7 @@ func compare(ill []illumeraEntry, al []align.TimeEntry) comparison {
 			matched++
 			if ahead(e, a) {
 				c.Ahead = append(c.Ahead, statusChange{EntryID: e.ID, AlignEntryID: a.ID, From: e.Status,
-					To: string(a.Status), Reason: a.RejectionReason})
+					To: string(a.Status), Reason: a.RejectionReason, Seen: e.UpdatedAt, Align: a})
 			}
 		case !e.Linked && !e.InFlight:
 			c.Missing = append(c.Missing, e.ID)

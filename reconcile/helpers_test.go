@@ -119,11 +119,11 @@ func (h *harness) run(opts Options) Report {
 	return rep
 }
 
-// recorded returns the discrepancies a run recorded, by field.
+// recorded returns the discrepancies a run opened or found again, by field.
 func (h *harness) recorded(runID string) map[string][2]int64 {
 	h.t.Helper()
 	rows, err := h.env.Pool.Query(context.Background(), `SELECT field, illumera_value, align_value
-		FROM align_sync.reconciliation_discrepancies WHERE run_id = $1`, runID)
+		FROM align_sync.reconciliation_discrepancies WHERE $1 IN (run_id, last_run_id)`, runID)
 	if err != nil {
 		h.t.Fatal(err)
 	}

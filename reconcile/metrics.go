@@ -19,6 +19,7 @@ type Metrics struct {
 	discrepancies *prometheus.CounterVec
 	linkProblems  *prometheus.CounterVec
 	repairs       *prometheus.CounterVec
+	sweepChecks   *prometheus.CounterVec
 }
 
 // Run outcomes, the values of alignsync_reconcile_runs_total's outcome label.
@@ -46,6 +47,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Entity links Align disagrees with, by problem (unknown_to_align, points_elsewhere)."}, []string{"problem"}),
 		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alignsync_reconcile_repairs_total",
 			Help: "Repairs applied, by kind (status: a missed webhook written back; reenqueue: an entry sent again)."}, []string{"kind"}),
+		sweepChecks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alignsync_reconcile_sweep_checks_total",
+			Help: "Time entries the status sweep read from Align, by result (in_sync, repaired: a missed webhook's status written back, skipped, not_found, error)."}, []string{"result"}),
 	}
 	for _, o := range []string{outcomeSucceeded, outcomeIncomplete, outcomeFailed} {
 		m.runs.WithLabelValues(o)
@@ -59,8 +62,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, k := range []string{RepairStatus, RepairReenqueue} {
 		m.repairs.WithLabelValues(k)
 	}
-	reg.MustRegister(m.lastSuccess, m.lastRunFound, m.duration, m.runs, m.discrepancies, m.linkProblems, m.repairs)
+	for _, r := range []string{sweepInSync, sweepRepaired, sweepSkipped, sweepNotFound, sweepError} {
+		m.sweepChecks.WithLabelValues(r)
+	}
+	reg.MustRegister(m.lastSuccess, m.lastRunFound, m.duration, m.runs, m.discrepancies, m.linkProblems, m.repairs, m.sweepChecks)
 	return m
+}
+
+func (m *Metrics) sweepCheck(result string) {
+	if m != nil {
+		m.sweepChecks.WithLabelValues(result).Inc()
+	}
 }
 
 // observe records a finished run.

@@ -166,7 +166,7 @@ func (r *Reconciler) company(ctx context.Context, rep Report, c company, repair 
 		return cr
 	}
 	var errs []string
-	if err := recordDiscrepancies(ctx, r.cfg.Pool, rep.RunID, c.ID, rep.StartedAt, cr.Projects); err != nil {
+	if cr.Resolved, err = recordDiscrepancies(ctx, r.cfg.Pool, rep.RunID, c.ID, rep.StartedAt, cr.Projects); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if links, err := entityLinks(ctx, r.cfg.Pool, c.ID); err != nil {
@@ -240,12 +240,18 @@ func (r *Reconciler) project(ctx context.Context, api *align.Client, c company, 
 
 // client builds the company's Align client; the key lives only in it.
 func (r *Reconciler) client(ctx context.Context, companyID string) (*align.Client, error) {
-	key, err := r.cfg.Keys.APIKey(ctx, companyID)
+	return alignClient(ctx, r.cfg.Keys, companyID, align.Config{BaseURL: r.cfg.AlignBaseURL, HTTPClient: r.cfg.AlignHTTPClient,
+		RatePerMinute: r.cfg.AlignRatePerMinute, Limiters: r.limiters, UserAgent: "alignsync-reconcile"})
+}
+
+// alignClient builds an Align client of cfg with the company's key.
+func alignClient(ctx context.Context, keys Keys, companyID string, cfg align.Config) (*align.Client, error) {
+	key, err := keys.APIKey(ctx, companyID)
 	if err != nil {
 		return nil, fmt.Errorf("loading the Align key: %w", err)
 	}
-	c, err := align.New(align.Config{BaseURL: r.cfg.AlignBaseURL, APIKey: key, HTTPClient: r.cfg.AlignHTTPClient,
-		RatePerMinute: r.cfg.AlignRatePerMinute, Limiters: r.limiters, UserAgent: "alignsync-reconcile"})
+	cfg.APIKey = key
+	c, err := align.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building the Align client: %w", err)
 	}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -18,7 +19,7 @@ func planRepairs(c comparison) []Repair {
 	var out []Repair
 	for _, s := range c.Ahead {
 		out = append(out, Repair{Kind: RepairStatus, EntryID: s.EntryID, AlignEntryID: s.AlignEntryID, From: s.From, To: s.To,
-			RejectionReason: s.Reason})
+			RejectionReason: s.Reason, change: s})
 	}
 	for _, id := range c.Missing {
 		out = append(out, Repair{Kind: RepairReenqueue, EntryID: id})
@@ -45,12 +46,18 @@ func (r repairer) apply(ctx context.Context, rp Repair) (Repair, error) {
 }
 
 // advance writes Align's status back through the webhook handler's own
-// path, which keeps statuses monotonic and stores the rejection reason.
+// path, which keeps statuses monotonic and stores the rejection reason, and
+// records it as a repaired delivery, as the status sweep does.
 func (r repairer) advance(ctx context.Context, rp Repair) (Repair, error) {
+	payload, _ := json.Marshal(rp.change.Align)
 	var note string
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		var err error
-		note, err = ingest.AdvanceStatus(ctx, tx, r.companyID, rp.EntryID, rp.To, rp.RejectionReason)
+		note, err = ingest.ApplyRepair(ctx, tx, ingest.Repair{
+			CompanyID: r.companyID, EntryID: rp.EntryID, AlignEntryID: rp.AlignEntryID, Status: rp.To,
+			RejectionReason: rp.RejectionReason, SeenUpdatedAt: rp.change.Seen, AlignUpdatedAt: rp.change.Align.UpdatedAt,
+			Payload: payload,
+		})
 		return err
 	})
 	if errors.Is(err, ingest.ErrUnknownTimeEntry) {

@@ -27,6 +27,7 @@ type Totals struct {
 	Projects        int `json:"projects"`
 	EntriesCompared int `json:"entriesCompared"`
 	Discrepancies   int `json:"discrepancies"`
+	Resolved        int `json:"resolved"` // open discrepancies this run found clean
 	LinkProblems    int `json:"linkProblems"`
 	Repairs         int `json:"repairs"`
 	Errors          int `json:"errors"`
@@ -38,6 +39,7 @@ type CompanyReport struct {
 	Projects     []ProjectReport `json:"projects"`
 	LinkProblems []LinkProblem   `json:"linkProblems"`
 	Repairs      []Repair        `json:"repairs"`
+	Resolved     int             `json:"resolved"` // open discrepancies this run found clean
 	Error        string          `json:"error,omitempty"`
 }
 
@@ -97,6 +99,8 @@ type Repair struct {
 	RejectionReason string `json:"rejectionReason,omitempty"`
 	Applied         bool   `json:"applied"`
 	Note            string `json:"note,omitempty"`
+
+	change statusChange // what the comparison saw, for a status repair
 }
 
 func (r *Report) add(c CompanyReport) {
@@ -114,6 +118,7 @@ func (r *Report) add(c CompanyReport) {
 		}
 	}
 	r.Totals.LinkProblems += len(c.LinkProblems)
+	r.Totals.Resolved += c.Resolved
 	for _, rp := range c.Repairs {
 		if rp.Applied {
 			r.Totals.Repairs++
@@ -135,8 +140,8 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "reconcile run %s: window %s (%s), repair %s, %s\n", r.RunID, r.Window, dates, repair,
 		r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 	t := r.Totals
-	fmt.Fprintf(&b, "  companies %d, projects %d, entries compared %d, discrepancies %d, link problems %d, repairs %d, errors %d\n",
-		t.Companies, t.Projects, t.EntriesCompared, t.Discrepancies, t.LinkProblems, t.Repairs, t.Errors)
+	fmt.Fprintf(&b, "  companies %d, projects %d, entries compared %d, discrepancies %d (resolved %d), link problems %d, repairs %d, errors %d\n",
+		t.Companies, t.Projects, t.EntriesCompared, t.Discrepancies, t.Resolved, t.LinkProblems, t.Repairs, t.Errors)
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	section := func(title string, n int) {
@@ -145,7 +150,7 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "\n%s:\n", title)
 		}
 	}
-	section("discrepancies (recorded in align_sync.reconciliation_discrepancies)", t.Discrepancies)
+	section("discrepancies (open in align_sync.reconciliation_discrepancies until a run finds them clean)", t.Discrepancies)
 	for _, c := range r.Companies {
 		for _, p := range c.Projects {
 			for _, d := range p.Discrepancies {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // lockKey names the advisory lock every run holds.
@@ -12,15 +14,22 @@ const lockKey = `hashtextextended('alignsync.reconcile', 0)`
 // lock takes the cluster-wide reconciliation lock on a dedicated session:
 // waiting for it (nightly), or failing with ErrBusy (manual).
 func (r *Reconciler) lock(ctx context.Context, wait bool) (func(), error) {
-	conn, err := r.cfg.Pool.Acquire(ctx)
+	return sessionLock(ctx, r.cfg.Pool, lockKey, wait)
+}
+
+// sessionLock takes the advisory lock key (an SQL expression) on a dedicated
+// session, waiting for it or failing with ErrBusy; the returned func releases
+// it.
+func sessionLock(ctx context.Context, pool *pgxpool.Pool, key string, wait bool) (func(), error) {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring a database connection: %w", err)
 	}
 	if wait {
-		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`)
+		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`)
 	} else {
 		var ok bool
-		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKey+`)`).Scan(&ok)
+		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`).Scan(&ok)
 		if err == nil && !ok {
 			conn.Release()
 			return nil, ErrBusy
@@ -28,12 +37,12 @@ func (r *Reconciler) lock(ctx context.Context, wait bool) (func(), error) {
 	}
 	if err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("taking the reconciliation lock: %w", err)
+		return nil, fmt.Errorf("taking the advisory lock %s: %w", key, err)
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+lockKey+`)`); err != nil {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
 			conn.Conn().Close(ctx) // ending the session releases the lock
 		}
 		conn.Release()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,25 +112,60 @@ func projectEntries(ctx context.Context, pool *pgxpool.Pool, c company, projectI
 	return out, nil
 }
 
-// recordDiscrepancies writes a company's discrepancies of one run at once.
-func recordDiscrepancies(ctx context.Context, pool *pgxpool.Pool, runID, companyID string, detectedAt time.Time, projects []ProjectReport) error {
+// recordDiscrepancies brings the company's open discrepancies in line with
+// one run, in one transaction: a difference found updates the open row of
+// its project and field (or opens one), and a field the run found clean
+// closes its open row, which stays as history. Projects the run could not
+// compare are left as they were. It returns how many rows it closed.
+func recordDiscrepancies(ctx context.Context, pool *pgxpool.Pool, runID, companyID string, detectedAt time.Time, projects []ProjectReport) (int, error) {
 	b := &pgx.Batch{}
+	var closing []int // indexes of the statements that close rows
 	for _, p := range projects {
+		if p.Error != "" {
+			continue
+		}
+		found := []string{}
 		for _, d := range p.Discrepancies {
-			b.Queue(`INSERT INTO align_sync.reconciliation_discrepancies
-				(run_id, company_id, project_id, field, illumera_value, align_value, detected_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			found = append(found, d.Field)
+			b.Queue(`
+				WITH upd AS (
+				    UPDATE align_sync.reconciliation_discrepancies
+				       SET illumera_value = $5, align_value = $6, last_detected_at = $7, last_run_id = $1
+				     WHERE company_id = $2 AND project_id = $3 AND field = $4 AND resolved_at IS NULL
+				    RETURNING 1
+				)
+				INSERT INTO align_sync.reconciliation_discrepancies
+				       (run_id, company_id, project_id, field, illumera_value, align_value, detected_at, last_detected_at)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $7 WHERE NOT EXISTS (SELECT 1 FROM upd)`,
 				runID, companyID, p.ProjectID, d.Field, d.IllumeraValue, d.AlignValue, detectedAt)
 		}
+		closing = append(closing, b.Len())
+		b.Queue(`UPDATE align_sync.reconciliation_discrepancies SET resolved_at = $4, resolved_run_id = $1
+			WHERE company_id = $2 AND project_id = $3 AND resolved_at IS NULL AND field <> ALL ($5::text[])`,
+			runID, companyID, p.ProjectID, detectedAt, found)
 	}
 	if b.Len() == 0 {
-		return nil
+		return 0, nil
 	}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+	closed := 0
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		for i := range b.Len() {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			if slices.Contains(closing, i) {
+				closed += int(tag.RowsAffected())
+			}
+		}
+		return br.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("recording discrepancies: %w", err)
+		return 0, fmt.Errorf("recording discrepancies: %w", err)
 	}
-	return nil
+	return closed, nil
 }
 
 // dbLink is one of alignsync's entity links.

@@ -33,6 +33,7 @@ type serveConfig struct {
 	reconcileWin    string
 	reconcileRepair bool
 	sessionLife     time.Duration
+	heal            healConfig
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,7 +53,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.String(&c.reconcileAt, "reconcile-at", "ALIGNSYNC_RECONCILE_AT", "", "run the reconciliation every day at HH:MM UTC (e.g. 02:00); one instance runs it; empty: off")
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
 	f.Bool(&c.reconcileRepair, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
+	c.heal.register(f)
 	code := parseFlags(f, args, stdout, stderr, func() {
+		c.heal.validate(f)
 		if c.reconcileAt != "" {
 			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
 				f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
@@ -126,6 +129,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		defer stopNightly()
 	}
+	stopHealing, err := startHealing(ctx, c.heal, c.alignBaseURL, pool, srv, recMetrics, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
+		return 1
+	}
+	defer stopHealing()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go srv.WatchDatabase(watchCtx, 5*time.Second)
