@@ -151,7 +151,8 @@ func checkSlot(ctx context.Context, conn *pgx.Conn, r *Report, cfg Config) error
 		FROM pg_replication_slots WHERE slot_name = $1`, cfg.Slot).Scan(&s.Plugin, &s.Active, &s.ConfirmedFlushLSN, &s.RetainedWALBytes, &s.WALStatus)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		r.Notes = append(r.Notes, fmt.Sprintf("slot %s does not exist yet: capture creates it on start (REPLICATION is enough), or run: SELECT pg_create_logical_replication_slot('%s', 'pgoutput');", cfg.Slot, cfg.Slot))
+		r.Notes = append(r.Notes, fmt.Sprintf("slot %s does not exist: capture creates it on a first start (REPLICATION is enough); "+
+			"if capture ran before, the slot was lost: run `alignsync capture --recreate-slot`, then `alignsync resync --since T`", cfg.Slot))
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading replication slot %s: %w", cfg.Slot, err)

@@ -115,6 +115,10 @@ func TestLostSlotRecoveryConverges(t *testing.T) {
 	if v := gaugeValue(t, reg, "alignsync_capture_slot_lost", "invalidated"); v != 1 {
 		t.Fatalf("alignsync_capture_slot_lost{reason=invalidated} = %v, want 1", v)
 	}
+	if report, err := capture.Check(ctx, cfg); err != nil || report.OK() || report.Slot.WALStatus != "lost" ||
+		!strings.Contains(strings.Join(report.Fixes, "\n"), "--recreate-slot") {
+		t.Fatalf("capture --check on the invalidated slot: %+v, %v; want it not ready, naming --recreate-slot", report, err)
+	}
 	if _, err := capture.RecreateSlot(ctx, cfg, testLogger()); err != nil {
 		t.Fatalf("recreating the slot: %v", err)
 	}
