@@ -35,7 +35,7 @@ func BenchmarkBacklog(b *testing.B) {
 	}
 	pool := must(c.openPool(ctx))
 	defer pool.Close()
-	if err := setup(ctx, pool, c.cfg, c.logger); err != nil {
+	if err := c.setup(ctx, pool); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := env.Pool.Exec(ctx, fmt.Sprintf(`DO $$ BEGIN FOR t IN 0 .. %d - 1 LOOP

@@ -30,6 +30,7 @@ type SlotReport struct {
 	Exists            bool   `json:"exists"`
 	Plugin            string `json:"plugin"`
 	Active            bool   `json:"active"`
+	WALStatus         string `json:"walStatus"` // lost: invalidated by PostgreSQL
 	ConfirmedFlushLSN string `json:"confirmedFlushLsn"`
 	RetainedWALBytes  int64  `json:"retainedWalBytes"`
 }
@@ -146,16 +147,21 @@ func inspectTable(ctx context.Context, conn *pgx.Conn, name, pub string) (TableR
 func checkSlot(ctx context.Context, conn *pgx.Conn, r *Report, cfg Config) error {
 	s := &r.Slot
 	err := conn.QueryRow(ctx, `SELECT coalesce(plugin, ''), active, coalesce(confirmed_flush_lsn::text, ''),
-			coalesce((pg_current_wal_lsn() - restart_lsn)::bigint, 0)
-		FROM pg_replication_slots WHERE slot_name = $1`, cfg.Slot).Scan(&s.Plugin, &s.Active, &s.ConfirmedFlushLSN, &s.RetainedWALBytes)
+			coalesce((pg_current_wal_lsn() - restart_lsn)::bigint, 0), coalesce(wal_status, '')
+		FROM pg_replication_slots WHERE slot_name = $1`, cfg.Slot).Scan(&s.Plugin, &s.Active, &s.ConfirmedFlushLSN, &s.RetainedWALBytes, &s.WALStatus)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		r.Notes = append(r.Notes, fmt.Sprintf("slot %s does not exist yet: capture creates it on start (REPLICATION is enough), or run: SELECT pg_create_logical_replication_slot('%s', 'pgoutput');", cfg.Slot, cfg.Slot))
+		r.Notes = append(r.Notes, fmt.Sprintf("slot %s does not exist: capture creates it on a first start (REPLICATION is enough); "+
+			"if capture ran before, the slot was lost: run `alignsync capture --recreate-slot`, then `alignsync resync --since T`", cfg.Slot))
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading replication slot %s: %w", cfg.Slot, err)
 	}
 	s.Exists = true
+	if s.WALStatus == "lost" {
+		r.Fixes = append(r.Fixes, fmt.Sprintf("-- slot %s was invalidated by PostgreSQL (wal_status lost): run `alignsync capture --recreate-slot`, "+
+			"then `alignsync resync --since T` (README: \"When the replication slot is lost\")", cfg.Slot))
+	}
 	if s.Plugin != "pgoutput" {
 		r.Fixes = append(r.Fixes, fmt.Sprintf("SELECT pg_drop_replication_slot('%s');  -- it uses plugin %q, capture needs pgoutput", cfg.Slot, s.Plugin))
 	}

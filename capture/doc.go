@@ -41,6 +41,11 @@
 //	    project_roles, engagements, time_entries;
 //	ALTER TABLE time_entries REPLICA IDENTITY FULL;  -- and the other tables
 //
+// A slot that no longer holds every change capture has not read (invalidated,
+// dropped, or standing past the position capture recorded in Kafka before
+// confirming it, position.go) is refused with a *SlotLostError naming the
+// recovery: RecreateSlot, then alignsync resync (slotloss.go, slot.go).
+//
 // The server needs wal_level = logical, and max_replication_slots and
 // max_wal_senders of at least one each for capture. While capture is stopped
 // the slot keeps WAL on the server: watch

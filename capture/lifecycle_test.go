@@ -123,7 +123,8 @@ func TestCheck(t *testing.T) {
 		`CREATE PUBLICATION "alignsync" FOR TABLE "public"."companies"`,
 		`ALTER TABLE "public"."capture_plain" REPLICA IDENTITY FULL;`,
 		`table "capture_nope" does not exist`,
-		"slot " + cfg.Slot + " does not exist yet",
+		"slot " + cfg.Slot + " does not exist: capture creates it on a first start",
+		"alignsync capture --recreate-slot",
 		"NOT ready",
 	} {
 		if !strings.Contains(text.String(), want) {

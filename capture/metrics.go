@@ -6,7 +6,7 @@ import (
 
 // Metrics are capture's Prometheus series, all named alignsync_capture_*.
 // Labels are bounded: table takes the published tables' names, op one of
-// c, u, d, t.
+// c, u, d, t, reason one of the SlotLostError reasons.
 type Metrics struct {
 	Events          *prometheus.CounterVec
 	DeadLetters     *prometheus.CounterVec
@@ -22,6 +22,7 @@ type Metrics struct {
 	LogicalMessages prometheus.Counter
 	Reconnects      prometheus.Counter
 	Active          prometheus.Gauge
+	SlotLost        *prometheus.GaugeVec
 }
 
 // NewMetrics registers capture's series on reg.
@@ -84,9 +85,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "alignsync_capture_active",
 			Help: "1 while this process holds the capture lock and streams, 0 as a standby.",
 		}),
+		SlotLost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "alignsync_capture_slot_lost",
+			Help: "1 once capture stopped because its replication slot no longer holds every change it has not read " +
+				"(reason: invalidated, dropped, moved); see SlotLostError for the recovery.",
+		}, []string{"reason"}),
+	}
+	for _, r := range slotLostReasons {
+		m.SlotLost.WithLabelValues(r)
 	}
 	reg.MustRegister(m.Events, m.DeadLetters, m.Transactions, m.AckLatency, m.ConfirmedLSN, m.LastCommit,
 		m.RetainedWAL, m.Unconfirmed, m.ProduceErrors, m.InflightBytes, m.Heartbeats, m.LogicalMessages,
-		m.Reconnects, m.Active)
+		m.Reconnects, m.Active, m.SlotLost)
 	return m
 }

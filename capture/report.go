@@ -16,8 +16,8 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "role\t%s (REPLICATION: %s)\n", r.Role, yesNo(r.Replication))
 	fmt.Fprintf(tw, "publication\t%s (exists: %s)\n", r.Publication, yesNo(r.PublicationExists))
 	if r.Slot.Exists {
-		fmt.Fprintf(tw, "slot\t%s (plugin %s, active: %s, confirmed_flush_lsn %s, retains %d bytes of WAL)\n",
-			r.Slot.Name, r.Slot.Plugin, yesNo(r.Slot.Active), r.Slot.ConfirmedFlushLSN, r.Slot.RetainedWALBytes)
+		fmt.Fprintf(tw, "slot\t%s (plugin %s, active: %s, wal_status %s, confirmed_flush_lsn %s, retains %d bytes of WAL)\n",
+			r.Slot.Name, r.Slot.Plugin, yesNo(r.Slot.Active), r.Slot.WALStatus, r.Slot.ConfirmedFlushLSN, r.Slot.RetainedWALBytes)
 	} else {
 		fmt.Fprintf(tw, "slot\t%s (exists: no)\n", r.Slot.Name)
 	}

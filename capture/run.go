@@ -22,6 +22,12 @@ type Capture struct {
 	mu       sync.Mutex
 	state    state
 	stateErr error
+
+	// The record of the last confirmed position (position.go), touched only
+	// by the goroutine that leads.
+	positions     positionStore
+	recorded      position
+	recordFailing bool
 }
 
 type state int
@@ -46,7 +52,12 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Capture, 
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Capture{cfg: cfg.withDefaults(), logger: logger, metrics: NewMetrics(reg)}, nil
+	cfg = cfg.withDefaults()
+	positions, err := newPositionStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Capture{cfg: cfg, logger: logger, metrics: NewMetrics(reg), positions: positions}, nil
 }
 
 // Run is New followed by Capture.Run.
@@ -60,11 +71,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg prometheus.Re
 
 // Run blocks until ctx ends: it waits for the capture lock, sets up the
 // publication and slot, and streams, reconnecting with backoff. It returns
-// nil after a clean stop and an error only for problems retrying cannot fix
-// (a missing table, a missing privilege).
-func (c *Capture) Run(ctx context.Context) error {
+// nil after a clean stop and an error only for problems retrying cannot fix:
+// a missing table, a missing privilege, or a *SlotLostError when the slot no
+// longer holds every change capture has not read.
+func (c *Capture) Run(ctx context.Context) (err error) {
 	c.logger.Info("capture starting", slog.Any("config", c.cfg))
-	defer c.setState(stateStopped, nil)
+	defer func() { c.setState(stateStopped, err) }()
+	defer c.positions.close()
 	for ctx.Err() == nil {
 		lock, err := c.acquireLock(ctx)
 		if err != nil {
@@ -95,7 +108,7 @@ func (c *Capture) lead(ctx context.Context, lock *leaderLock) error {
 	}
 	defer pool.Close()
 	if err := c.setupWithRetry(ctx, pool); err != nil {
-		return err
+		return c.refused(err)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -103,8 +116,16 @@ func (c *Capture) lead(ctx context.Context, lock *leaderLock) error {
 	wg.Go(func() { lock.watch(ctx, cancel, c.logger) })
 	wg.Go(func() { c.heartbeat(ctx, pool) })
 	wg.Go(func() { c.pollSlot(ctx, pool) })
-	c.streamWithRetry(ctx, pool)
-	return nil
+	return c.refused(c.streamWithRetry(ctx, pool))
+}
+
+// refused shows a lost slot in the slot_lost metric before capture stops.
+func (c *Capture) refused(err error) error {
+	var lost *SlotLostError
+	if errors.As(err, &lost) {
+		c.metrics.SlotLost.WithLabelValues(lost.Reason).Set(1)
+	}
+	return err
 }
 
 func (c *Capture) openPool(ctx context.Context) (*pgxpool.Pool, error) {
@@ -118,16 +139,16 @@ func (c *Capture) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 }
 
 // setupWithRetry creates the publication and slot, retrying while the
-// database is unreachable; a refusal (privilege, missing table) is returned.
+// database or Kafka is unreachable; a refusal (privilege, missing table, lost
+// slot) is returned.
 func (c *Capture) setupWithRetry(ctx context.Context, pool *pgxpool.Pool) error {
 	b := newBackoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax)
 	for {
-		err := setup(ctx, pool, c.cfg, c.logger)
+		err := c.setup(ctx, pool)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		var perm *permanentError
-		if errors.As(err, &perm) {
+		if isPermanent(err) {
 			return err
 		}
 		c.logger.Warn("setting up replication failed, retrying", slog.Any("error", err))
@@ -138,15 +159,20 @@ func (c *Capture) setupWithRetry(ctx context.Context, pool *pgxpool.Pool) error 
 }
 
 // streamWithRetry runs sessions until ctx ends, reconnecting with backoff
-// from the slot's position after each failure.
-func (c *Capture) streamWithRetry(ctx context.Context, pool *pgxpool.Pool) {
+// from the slot's position after each failure. It returns the
+// *SlotLostError that makes going on pointless, nil otherwise.
+func (c *Capture) streamWithRetry(ctx context.Context, pool *pgxpool.Pool) error {
 	b := newBackoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax)
 	for ctx.Err() == nil {
 		c.setState(stateConnecting, nil)
 		started := time.Now()
 		err := c.stream(ctx, pool)
 		if err == nil || ctx.Err() != nil {
-			return
+			return nil
+		}
+		var lost *SlotLostError
+		if errors.As(err, &lost) {
+			return err
 		}
 		c.metrics.Reconnects.Inc()
 		c.setState(stateConnecting, err)
@@ -155,9 +181,10 @@ func (c *Capture) streamWithRetry(ctx context.Context, pool *pgxpool.Pool) {
 			b.reset()
 		}
 		if !b.wait(ctx) {
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // acked is called for every transaction Kafka acknowledged, in commit order.

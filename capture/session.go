@@ -26,6 +26,7 @@ type session struct {
 	metrics        *Metrics
 	logger         *slog.Logger
 	statusInterval time.Duration
+	confirmable    func(pglogrepl.LSN) pglogrepl.LSN // records a position before it is confirmed
 
 	buffered     func() int // bytes received and not yet handled
 	received     pglogrepl.LSN
@@ -39,7 +40,7 @@ var _ sink = (*session)(nil)
 // stream runs one session: it starts from the slot's confirmed position and
 // returns nil when ctx ends, or the error that ended the session.
 func (c *Capture) stream(ctx context.Context, pool *pgxpool.Pool) error {
-	start, err := slotPosition(ctx, pool, c.cfg.Slot)
+	start, err := c.slotStart(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -76,6 +77,7 @@ func (c *Capture) newSession(conn *pgconn.PgConn, db string, start pglogrepl.LSN
 		metrics:        c.metrics,
 		logger:         c.logger,
 		statusInterval: c.cfg.StatusInterval,
+		confirmable:    c.confirmable,
 		received:       start,
 		nextStatus:     time.Now().Add(c.cfg.StatusInterval),
 	}
@@ -152,17 +154,6 @@ func connectReplication(ctx context.Context, url string) (conn *pgconn.PgConn, d
 		return nil, "", nil, fmt.Errorf("opening replication connection: %w", err)
 	}
 	return conn, cfg.Database, func() int { return br.Buffered() + conn.Frontend().ReadBufferLen() }, nil
-}
-
-// slotPosition is the slot's confirmed_flush_lsn: where the session resumes
-// and the flush position it starts from.
-func slotPosition(ctx context.Context, pool *pgxpool.Pool, slot string) (pglogrepl.LSN, error) {
-	var lsn string
-	err := pool.QueryRow(ctx, `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&lsn)
-	if err != nil {
-		return 0, fmt.Errorf("reading the position of slot %s: %w", slot, err)
-	}
-	return pglogrepl.ParseLSN(lsn)
 }
 
 func primaryKeyLookup(pool *pgxpool.Pool) primaryKeyFunc {

@@ -19,6 +19,13 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
+// isPermanent reports whether retrying cannot fix err.
+func isPermanent(err error) bool {
+	var perm *permanentError
+	var lost *SlotLostError
+	return errors.As(err, &perm) || errors.As(err, &lost)
+}
+
 // classify marks PostgreSQL refusals (SQLSTATE class 42: undefined object,
 // insufficient privilege) as permanent.
 func classify(err error) error {
@@ -32,15 +39,26 @@ func classify(err error) error {
 // setup creates the publication, then the slot. The order matters: a slot
 // decodes with the catalog as of each change, so a publication created after
 // the slot would be missing for the changes in between.
-func setup(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logger) error {
+func (c *Capture) setup(ctx context.Context, pool *pgxpool.Pool) error {
+	// Read again at every start: a previous leader may have moved it.
+	rec, err := c.positions.load(ctx)
+	if err != nil {
+		return err
+	}
+	c.recorded = rec
+	if err := publish(ctx, pool, c.cfg, c.logger); err != nil {
+		return err
+	}
+	return c.prepareSlot(ctx, pool)
+}
+
+// publish creates the publication, or adds the configured tables it lacks.
+func publish(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logger) error {
 	tables, err := resolveTables(ctx, pool, cfg.Tables)
 	if err != nil {
 		return err
 	}
-	if err := ensurePublication(ctx, pool, cfg.Publication, tables, logger); err != nil {
-		return err
-	}
-	return ensureSlot(ctx, pool, cfg.Slot, logger)
+	return ensurePublication(ctx, pool, cfg.Publication, tables, logger)
 }
 
 // qualifiedName is a resolved table.
@@ -112,26 +130,4 @@ func publishedTables(ctx context.Context, pool *pgxpool.Pool, pub string) (map[q
 		return nil, false, fmt.Errorf("reading tables of publication %s: %w", pub, err)
 	}
 	return out, exists, nil
-}
-
-// ensureSlot creates the pgoutput slot when absent and refuses a slot of the
-// same name that is not a pgoutput slot of this database.
-func ensureSlot(ctx context.Context, pool *pgxpool.Pool, slot string, logger *slog.Logger) error {
-	var plugin, db, current string
-	err := pool.QueryRow(ctx, `SELECT coalesce(s.plugin, ''), coalesce(s.database::text, ''), current_database()::text
-		FROM pg_replication_slots s WHERE s.slot_name = $1`, slot).Scan(&plugin, &db, &current)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := pool.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, slot); err != nil {
-			return fmt.Errorf("creating replication slot %s: %w", slot, classify(err))
-		}
-		logger.Info("replication slot created", slog.String("slot", slot))
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading replication slot %s: %w", slot, err)
-	}
-	if plugin != "pgoutput" || db != current {
-		return &permanentError{fmt.Errorf("replication slot %s exists with plugin %q on database %q; capture needs a pgoutput slot on %q", slot, plugin, db, current)}
-	}
-	return nil
 }

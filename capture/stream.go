@@ -161,10 +161,14 @@ func (s *session) handleXLogData(ctx context.Context, data []byte) error {
 }
 
 // sendStandbyStatus reports the positions with all three set explicitly:
-// flush and apply are what Kafka has acknowledged, write what was received.
-// (pglogrepl copies write into zero fields, which would confirm on receipt.)
+// flush and apply are what Kafka has acknowledged and capture has recorded,
+// write what was received. (pglogrepl copies write into zero fields, which
+// would confirm on receipt.)
 func (s *session) sendStandbyStatus(reply bool) error {
 	flushed := s.acks.flushedLSN()
+	if s.confirmable != nil {
+		flushed = s.confirmable(flushed)
+	}
 	write := max(s.received, flushed)
 	if flushed == 0 {
 		write = 0 // nothing known to be safe: confirm nothing

@@ -83,7 +83,7 @@ func TestEveryAlertIsTestedFiringAndCleared(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"AlignsyncSlotRetainedWALHigh", "AlignsyncCaptureNotAdvancing", "AlignsyncConsumerLagGrowing",
+	want := []string{"AlignsyncSlotRetainedWALHigh", "AlignsyncCaptureNotAdvancing", "AlignsyncReplicationSlotLost", "AlignsyncConsumerLagGrowing",
 		"AlignsyncOperationsFailing", "AlignsyncWebhookFailures", "AlignsyncReconcileNotSuccessful",
 		"AlignsyncReconcileDiscrepancies", "AlignsyncConnectionsInError"}
 	for _, a := range want {

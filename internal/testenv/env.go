@@ -55,11 +55,27 @@ func SharedPostgres() (*Postgres, error) {
 	return sharedPG, sharedErr
 }
 
+// Option changes what New gives a test.
+type Option func(*options)
+
+type options struct{ pgSettings []string }
+
+// WithPostgresSettings gives the test a PostgreSQL server of its own started
+// with these extra -c settings ("max_slot_wal_keep_size=64MB"), for settings
+// that would disturb the other tests on the shared server.
+func WithPostgresSettings(settings ...string) Option {
+	return func(o *options) { o.pgSettings = append(o.pgSettings, settings...) }
+}
+
 // New gives the test a fresh database and Kafka broker, torn down by
 // t.Cleanup. It fails the test, never skips it, when PostgreSQL cannot start.
-func New(t testing.TB) *Env {
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	pg, err := SharedPostgres()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	pg, err := postgresFor(t, o)
 	if err != nil {
 		t.Fatalf("testenv: PostgreSQL is required and could not start: %v", err)
 	}
@@ -84,4 +100,19 @@ func New(t testing.TB) *Env {
 	}
 	t.Cleanup(a.Close)
 	return &Env{PG: pg, DatabaseURL: url, Pool: pool, Kafka: k, Align: a}
+}
+
+// postgresFor is the shared server, or a private one when the options ask
+// for settings of their own.
+func postgresFor(t testing.TB, o options) (*Postgres, error) {
+	if len(o.pgSettings) == 0 {
+		return SharedPostgres()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := StartPostgres(ctx, o.pgSettings...)
+	if err == nil {
+		t.Cleanup(pg.Stop)
+	}
+	return pg, err
 }

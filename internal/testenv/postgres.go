@@ -27,12 +27,13 @@ type Postgres struct {
 	Port int
 	Dir  string
 
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	cred    *syscall.Credential
-	mu      sync.Mutex
-	nextDB  int
-	stopped bool
+	cmd      *exec.Cmd
+	settings []string
+	exited   chan struct{}
+	cred     *syscall.Credential
+	mu       sync.Mutex
+	nextDB   int
+	stopped  bool
 }
 
 // templateDB holds the migrated schemas; every test database is a copy of it.
@@ -78,8 +79,10 @@ func BinDir() (string, error) {
 }
 
 // StartPostgres initialises and starts a server on a free loopback port and
-// creates the migrated template database. Call Stop when done.
-func StartPostgres(ctx context.Context) (*Postgres, error) {
+// creates the migrated template database. Call Stop when done. settings are
+// extra postgres -c options ("max_slot_wal_keep_size=64MB") that override
+// serverSettings.
+func StartPostgres(ctx context.Context, settings ...string) (*Postgres, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -92,7 +95,7 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	pg := &Postgres{Dir: dir, cred: cred}
+	pg := &Postgres{Dir: dir, cred: cred, settings: append(append([]string(nil), serverSettings...), settings...)}
 	if err := pg.initdb(bin); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -156,7 +159,7 @@ func (pg *Postgres) start(ctx context.Context, bin string) error {
 		return err
 	}
 	args := []string{"-D", filepath.Join(pg.Dir, "data"), "-p", strconv.Itoa(port), "-k", pg.Dir}
-	for _, s := range serverSettings {
+	for _, s := range pg.settings {
 		args = append(args, "-c", s)
 	}
 	logPath := filepath.Join(pg.Dir, "postgres.log")
