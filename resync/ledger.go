@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/illumera/alignsync/pipeline"
+	pledger "github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 // ledger is all resync needs from the pipeline: what it last recorded for an
@@ -29,30 +28,16 @@ type pipelineLedger struct{ pool *pgxpool.Pool }
 
 var _ ledger = pipelineLedger{}
 
-// entityTypes are the outbox entity types whose operations carry a table's
-// row (the pipeline's own mapping of a change to the entity it compares).
-var entityTypes = map[string]string{"projects": "project", "engagements": "project_member", "time_entries": "time_entry"}
-
 func (l pipelineLedger) lastRecorded(ctx context.Context, companyID, table, id string) (map[string]any, error) {
-	var raw []byte
-	err := l.pool.QueryRow(ctx, `SELECT payload->'payload'->'row' FROM align_sync.outbox
-		WHERE company_id = $1 AND entity_type = $2 AND entity_id = $3 AND payload->'payload'->'row' IS NOT NULL
-		ORDER BY id DESC LIMIT 1`, companyID, entityTypes[table], id).Scan(&raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading what the ledger last recorded for %s %s: %w", table, id, err)
-	}
-	return decodeRow(raw)
+	return pledger.New(l.pool).LastRecorded(ctx, companyID, translate.TableEntity(table), id)
 }
 
 func (l pipelineLedger) enqueue(ctx context.Context, companyID, key string, c change, dryRun bool) (int, error) {
-	ops := pipeline.Translate(pipeline.Change{Table: c.table, Op: c.op, Before: c.before, After: c.after})
+	ops := translate.Translate(translate.Change{Table: c.table, Op: c.op, Before: c.before, After: c.after})
 	if len(ops) == 0 || dryRun {
 		return len(ops), nil
 	}
-	if err := pipeline.Enqueue(ctx, l.pool, companyID, key, ops); err != nil {
+	if err := pledger.Enqueue(ctx, l.pool, companyID, key, ops); err != nil {
 		return 0, fmt.Errorf("enqueueing %s: %w", key, err)
 	}
 	return len(ops), nil

@@ -3,13 +3,13 @@ package resync
 import (
 	"testing"
 
-	"github.com/illumera/alignsync/pipeline"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 // kinds translates c the way the ledger adapter does.
 func kinds(c change) []string {
 	var out []string
-	for _, op := range pipeline.Translate(pipeline.Change{Table: c.table, Op: c.op, Before: c.before, After: c.after}) {
+	for _, op := range translate.Translate(translate.Change{Table: c.table, Op: c.op, Before: c.before, After: c.after}) {
 		out = append(out, string(op.Kind))
 	}
 	return out

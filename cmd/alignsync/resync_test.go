@@ -12,8 +12,6 @@ import (
 	"github.com/illumera/alignsync/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 func TestRecoveryFlagsAreChecked(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	t.Setenv("KAFKA_BROKERS", "")

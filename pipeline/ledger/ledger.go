@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,9 +100,13 @@ type Lease struct {
 
 func lsnText(lsn uint64) string { return fmt.Sprintf("%X/%X", lsn>>32, uint32(lsn)) }
 
+// decodeOp decodes a stored operation; the numbers of its source row stay
+// json.Number, as in a captured change, so rows compare alike.
 func decodeOp(payload []byte) (Op, error) {
 	var op Op
-	if err := json.Unmarshal(payload, &op); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&op); err != nil {
 		return op, fmt.Errorf("decoding stored operation: %w", err)
 	}
 	return op, nil

@@ -136,12 +136,13 @@ func columns(entries []Entry) (recordColumns, error) {
 }
 
 // LastRecorded returns the source row of the last operation recorded for an
-// entity, to stand in for the old values a change arrived without: intake
-// records in commit order, so that is the row as it was before this change.
+// entity that carries one, to stand in for the old values a change arrived
+// without: intake records in commit order, so that is the row as it was
+// before this change. Numbers decode as json.Number, as captured rows do.
 func (l *Ledger) LastRecorded(ctx context.Context, companyID, entityType, entityID string) (map[string]any, error) {
 	var payload []byte
 	err := l.pool.QueryRow(ctx, `SELECT payload FROM align_sync.outbox
-		WHERE company_id = $1 AND entity_type = $2 AND entity_id = $3
+		WHERE company_id = $1 AND entity_type = $2 AND entity_id = $3 AND payload->'payload'->'row' IS NOT NULL
 		ORDER BY id DESC LIMIT 1`, companyID, entityType, entityID).Scan(&payload)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
