@@ -25,7 +25,7 @@ func TestReplaceKeyAndStartOverInBrowser(t *testing.T) {
 	lsn := s.connectedLSN(c.company)
 
 	b := newBrowser(t, s.url)
-	if code := b.open("/admin/login?token=" + token(t, c.company, admin.RoleCompanyAdmin)); code != http.StatusOK {
+	if code := b.open("/admin/login?token=" + signInToken(t, c.company, admin.RoleCompanyAdmin)); code != http.StatusOK {
 		t.Fatalf("login landed on %d", code)
 	}
 	b.wantText("#connection-status", "Connected")

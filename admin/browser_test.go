@@ -92,9 +92,10 @@ func TestAdminPagesInBrowser(t *testing.T) {
 	b.wantText("h1", "Align Sync — Acme Federal")
 	row := "#outbox-table tbody tr:first-child"
 	b.wantText(row+" td:nth-of-type(1)", "project")
-	b.wantText(row+" td:nth-of-type(3)", "failed")
+	b.wantText(row+" td:nth-of-type(2)", "Project “Radar upgrade”")
+	b.wantText(row+" td:nth-of-type(4)", "failed")
 	// The guide's message for a revoked key (the sink may add Align's code).
-	if got := b.text(row + " td:nth-of-type(5)"); !strings.HasPrefix(got, "Align API key validation failed: 401") {
+	if got := b.text(row + " td:nth-of-type(6)"); !strings.HasPrefix(got, "Align API key validation failed: 401") {
 		t.Fatalf("the failed operation's error is %q", got)
 	}
 	if b.count("select#company") != 0 {
@@ -112,22 +113,24 @@ func TestAdminPagesInBrowser(t *testing.T) {
 		t.Fatalf("reconnecting answered %d", code)
 	}
 	b.wantText("#connection-status", "Connected")
+	// "Status shows Error after reconnecting": the failed operation is named
+	// next to the status, with Retry Failed one click away.
+	b.wantText("#connection-failed", "1 failed operation")
 
 	// Retry Failed resets the operation to pending...
-	b.open(syncPage)
-	if code := b.submit("#retry-failed"); code != http.StatusOK {
+	if code := b.submit("#connection-retry-failed"); code != http.StatusOK {
 		t.Fatalf("Retry Failed answered %d", code)
 	}
 	b.wantText("#notice", "1 item reset to pending")
-	b.wantText(row+" td:nth-of-type(3)", "pending")
+	b.wantText(row+" td:nth-of-type(4)", "pending")
 	b.screenshot("retry-failed-pending")
 
 	// ...and the sink, running again, completes it.
 	s.startSink()
 	b.pollPage(syncPage, "the operation done", 60*time.Second, func() bool {
-		return b.text(row+" td:nth-of-type(3)") == "done"
+		return b.text(row+" td:nth-of-type(4)") == "done"
 	})
-	b.wantText(row+" td:nth-of-type(5)", "")
+	b.wantText(row+" td:nth-of-type(6)", "")
 	b.screenshot("outbox-done")
 
 	// Filters and captions: only failed operations, of which none is left.

@@ -3,31 +3,71 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
-// connectionJSON is the connection as admins see it.
+// connectionJSON is the connection as admins see it. Summary words the
+// status as the page shows it: failed operations are named next to it, with
+// the Retry Failed action that resets them (RetryFailed, a POST).
 type connectionJSON struct {
-	Status         string     `json:"status"`
-	KeyLast4       *string    `json:"keyLast4"`
-	OrganizationID *string    `json:"organizationId"`
-	LastSyncedAt   *time.Time `json:"lastSyncedAt"`
-	LastError      *string    `json:"lastError"`
+	Status           string     `json:"status"`
+	Summary          string     `json:"summary"`
+	FailedOperations int64      `json:"failedOperations"`
+	RetryFailed      *string    `json:"retryFailed"`
+	KeyLast4         *string    `json:"keyLast4"`
+	OrganizationID   *string    `json:"organizationId"`
+	LastSyncedAt     *time.Time `json:"lastSyncedAt"`
+	LastError        *string    `json:"lastError"`
 }
 
-func toConnectionJSON(s connect.Status) connectionJSON {
-	return connectionJSON{
-		Status:         s.Status,
-		KeyLast4:       nonEmpty(s.KeyLast4),
-		OrganizationID: nonEmpty(s.OrganizationID),
-		LastSyncedAt:   s.LastSyncedAt,
-		LastError:      nonEmpty(s.LastError),
+func toConnectionJSON(s connect.Status, company string, failed int64) connectionJSON {
+	c := connectionJSON{
+		Status:           s.Status,
+		Summary:          statusSummary(s.Status, failed),
+		FailedOperations: failed,
+		KeyLast4:         nonEmpty(s.KeyLast4),
+		OrganizationID:   nonEmpty(s.OrganizationID),
+		LastSyncedAt:     s.LastSyncedAt,
+		LastError:        nonEmpty(s.LastError),
 	}
+	if failed > 0 {
+		c.RetryFailed = nonEmpty("/api/companies/" + company + "/align/sync/retry-failed")
+	}
+	return c
+}
+
+// statusSummary is the connection status with the company's failed
+// operations next to it: "Connected · 3 failed operations". A connection
+// can be healthy while operations that failed before (with an old key, in a
+// rate-limit spike) still wait for Retry Failed.
+func statusSummary(status string, failed int64) string {
+	label := statusLabel(status)
+	switch {
+	case failed == 1:
+		return label + " · 1 failed operation"
+	case failed > 1:
+		return fmt.Sprintf("%s · %d failed operations", label, failed)
+	}
+	return label
+}
+
+// connectionAnswer writes the connection with the company's failed
+// operations counted.
+func (s *Server) connectionAnswer(w http.ResponseWriter, r *http.Request, st connect.Status) {
+	company := CompanyFrom(r.Context())
+	failed, err := ledger.FailedCount(r.Context(), s.pool, company)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toConnectionJSON(st, company, failed))
 }
 
 func nonEmpty(s string) *string {
@@ -66,7 +106,7 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 	default:
 		s.audit(r, "connect", slog.String("outcome", "connected"))
-		writeJSON(w, http.StatusOK, toConnectionJSON(st))
+		s.connectionAnswer(w, r, st)
 	}
 }
 
@@ -89,7 +129,7 @@ func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toConnectionJSON(st))
+	s.connectionAnswer(w, r, st)
 }
 
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +139,7 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "disconnect")
-	writeJSON(w, http.StatusOK, toConnectionJSON(st))
+	s.connectionAnswer(w, r, st)
 }
 
 // audit logs an admin's action on a company: a state change someone may need

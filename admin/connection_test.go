@@ -124,15 +124,31 @@ func TestRetryFailedAfterReconnectWithNewKey(t *testing.T) {
 		t.Fatalf("status %+v", v)
 	}
 
+	if v.Summary != "Error · 1 failed operation" || v.FailedOperations != 1 {
+		t.Fatalf("summary %q with %d failed operations, want the failed operation named next to Error", v.Summary, v.FailedOperations)
+	}
+
 	fresh := s.mint(alignsim.KeyRequest{})
-	if v := s.connect(company, fresh.Key); v.Status != "connected" || v.LastError != nil {
+	v = s.connect(company, fresh.Key)
+	if v.Status != "connected" || v.LastError != nil {
 		t.Fatalf("reconnect: %+v", v)
+	}
+	// The guide's "Status shows Error after reconnecting": the failed
+	// operation is named next to Connected, with Retry Failed one call away.
+	retry := "/api/companies/" + company + "/align/sync/retry-failed"
+	if v.Summary != "Connected · 1 failed operation" || v.FailedOperations != 1 || v.RetryFailed == nil || *v.RetryFailed != retry {
+		t.Fatalf("after reconnecting: summary %q, %d failed, retry %v; want %q, 1, %s", v.Summary, v.FailedOperations,
+			v.RetryFailed, "Connected · 1 failed operation", retry)
 	}
 	var reset struct {
 		Reset int64 `json:"reset"`
 	}
-	if code := s.call(http.MethodPost, "/api/companies/"+company+"/align/sync/retry-failed", tok, nil, &reset); code != 200 || reset.Reset != 1 {
+	if code := s.call(http.MethodPost, *v.RetryFailed, tok, nil, &reset); code != 200 || reset.Reset != 1 {
 		t.Fatalf("retry-failed: %d %+v", code, reset)
+	}
+	s.call(http.MethodGet, connPath(company), tok, nil, &v)
+	if v.Summary != "Connected" || v.FailedOperations != 0 || v.RetryFailed != nil {
+		t.Fatalf("after Retry Failed: %+v, want plain Connected", v)
 	}
 	var page struct {
 		Data []struct {

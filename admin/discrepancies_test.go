@@ -65,7 +65,7 @@ func TestSyncPageShowsOpenDiscrepanciesByDefault(t *testing.T) {
 	s := newStack(t)
 	company := uuid.NewString()
 	insertDiscrepancies(s, company)
-	pc := s.login(token(t, company, admin.RoleCompanyAdmin))
+	pc := s.login(company, admin.RoleCompanyAdmin)
 
 	code, body := pc.get("/admin/align-sync")
 	if code != http.StatusOK || !strings.Contains(body, "<caption>Open reconciliation discrepancies: 2 items, page 1 of 1</caption>") ||

@@ -149,11 +149,14 @@ func (s *stack) responses() string {
 }
 
 type connectionView struct {
-	Status         string     `json:"status"`
-	KeyLast4       *string    `json:"keyLast4"`
-	OrganizationID *string    `json:"organizationId"`
-	LastSyncedAt   *time.Time `json:"lastSyncedAt"`
-	LastError      *string    `json:"lastError"`
+	Status           string     `json:"status"`
+	Summary          string     `json:"summary"`
+	FailedOperations int64      `json:"failedOperations"`
+	RetryFailed      *string    `json:"retryFailed"`
+	KeyLast4         *string    `json:"keyLast4"`
+	OrganizationID   *string    `json:"organizationId"`
+	LastSyncedAt     *time.Time `json:"lastSyncedAt"`
+	LastError        *string    `json:"lastError"`
 }
 
 type errorView struct {

@@ -9,12 +9,16 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
 // integrationView is Company Settings → Integrations → Align.
 type integrationView struct {
 	chrome
 	Conn connect.Status
+	// Failed counts the company's failed operations, shown next to the
+	// status with the Retry Failed button.
+	Failed int64
 	// KeyError is a refused connect, worded as the troubleshooting guide
 	// words it, shown next to the API key field.
 	KeyError *fieldError
@@ -63,8 +67,14 @@ func (p *pages) renderIntegration(w http.ResponseWriter, r *http.Request, ses se
 		p.fail(w, r, err)
 		return
 	}
+	failed, err := ledger.FailedCount(r.Context(), p.s.pool, company)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.render(w, r, status, "integration.html", integrationView{
-		chrome: p.chrome(ses, "Align integration — "+ref.Label(), "integration", ref), Conn: st, KeyError: keyErr, Notice: notice,
+		chrome: p.chrome(ses, "Align integration — "+ref.Label(), "integration", ref), Conn: st, Failed: failed,
+		KeyError: keyErr, Notice: notice,
 	})
 }
 

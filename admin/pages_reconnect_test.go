@@ -19,7 +19,7 @@ import (
 func TestReplaceKeyPage(t *testing.T) {
 	s := newStack(t)
 	c := s.syncedCompany()
-	pc := s.login(token(t, c.company, admin.RoleCompanyAdmin))
+	pc := s.login(c.company, admin.RoleCompanyAdmin)
 	path := integrationPath(c.company)
 	lsn := s.connectedLSN(c.company)
 
@@ -67,7 +67,7 @@ func TestReplaceKeyPage(t *testing.T) {
 func TestStartOverPage(t *testing.T) {
 	s := newStack(t)
 	c := s.syncedCompany()
-	pc := s.login(token(t, c.company, admin.RoleCompanyAdmin))
+	pc := s.login(c.company, admin.RoleCompanyAdmin)
 	path := integrationPath(c.company)
 	csrf := pc.csrf(path)
 	orgA := s.org.OrganizationID

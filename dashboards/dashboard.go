@@ -80,7 +80,7 @@ func quantile(q, histogram string) string {
 // rows is the dashboard, top to bottom. Each row opens with its lag and
 // failure panels, and the whole dashboard fits in firstScreen units.
 var rows = []row{
-	{title: "Capture", height: 4, panels: []panel{
+	{title: "Capture", height: 3, panels: []panel{
 		{title: "Slot retained WAL", unit: "bytes", width: 5, signal: lag,
 			description: "WAL PostgreSQL keeps for the slot (current LSN − restart_lsn). Growth means capture is behind or stopped; the disk fills.",
 			queries:     []query{{"max(alignsync_capture_slot_retained_wal_bytes)", "retained"}}},
@@ -100,7 +100,7 @@ var rows = []row{
 			description: "Row changes decoded from the replication stream.",
 			queries:     []query{{"sum by (table) (" + rate("alignsync_capture_events_total") + ")", "{{table}}"}}},
 	}},
-	{title: "Kafka", height: 4, panels: []panel{
+	{title: "Kafka", height: 3, panels: []panel{
 		{title: "Consumer lag per partition", unit: "short", width: 14, signal: lag,
 			description: "Messages between the sink group's committed offset and the end of each partition of illumera.cdc.",
 			queries:     []query{{"max by (partition) (alignsync_sink_consumer_lag_messages)", "partition {{partition}}"}}},
@@ -112,18 +112,38 @@ var rows = []row{
 			queries: []query{{"(sum(" + rate("alignsync_capture_dead_letters_total") + ") or vector(0)) + " +
 				"(sum(" + rate(`alignsync_sink_messages_total{result="dead_lettered"}`) + ") or vector(0))", "dead-lettered"}}},
 	}},
-	{title: "Sink", height: 4, panels: []panel{
+	// Two lines of panels: the queues (lag) first, then how the executors
+	// work through them.
+	{title: "Sink", height: 3, panels: []panel{
 		{title: "Outbox failed and pending", unit: "short", width: 5, signal: failure,
-			description: "Operations parked as failed (retried at next_retry_at; Retry Failed resets them) and pending behind them.",
+			description: "Operations parked as failed (retried at next_retry_at; Retry Failed resets them) and pending: each company's durable queue.",
 			queries:     []query{{`max by (status) (alignsync_sink_outbox_operations{status=~"failed|pending"})`, "{{status}}"}}},
+		{title: "Oldest pending operation", unit: "s", width: 4, visual: single, signal: lag, red: red(300),
+			description: "Age of the oldest pending or processing operation in any company's queue. Grows when Align's rate limit or an outage holds a backlog.",
+			queries:     []query{{"max(alignsync_sink_oldest_pending_age_seconds)", "oldest"}}},
+		{title: "Companies with ready work", unit: "short", width: 4, visual: single, signal: lag,
+			description: "Companies whose queue has an operation that may run now: running in an executor slot or waiting for one.",
+			queries:     []query{{"max(alignsync_sink_companies_ready)", "ready"}}},
 		{title: "Align error rate by status class", unit: "percentunit", width: 5, signal: failure,
 			description: "Share of HTTP attempts against Align that did not answer 2xx (4xx, 5xx, or a transport error). 0 when every attempt succeeded.",
 			queries: []query{{"(sum by (status_class) (" + rate(`alignsync_align_requests_total{status_class!="2xx"}`) + ")" +
 				" / ignoring (status_class) group_left () sum(" + rate("alignsync_align_requests_total") + "))" +
 				" or vector(0)", "{{status_class}}"}}},
-		{title: "Operations/s by outcome", unit: "ops", width: 5, signal: failure,
-			description: "Align operations by outcome: done, duplicate, waiting, parked, failed, retry_later.",
+		{title: "Operations/s by outcome", unit: "ops", width: 6, signal: failure,
+			description: "Align operations by outcome: done, duplicate, waiting, parked, failed, retry_later, rate_limited.",
 			queries:     []query{{"sum by (outcome) (" + rate("alignsync_sink_operations_total") + ")", "{{outcome}}"}}},
+		{title: "Pending per company (top 10)", unit: "short", width: 6, signal: lag,
+			description: "Pending or processing operations of the ten companies with the most: who is backed up (a bulk import, a rate-limited key).",
+			queries:     []query{{"topk(10, max by (company_id) (alignsync_sink_company_pending_operations)) or on () vector(0)", "{{company_id}}"}}},
+		{title: "Executor slots busy", unit: "short", width: 5,
+			description: "Slots running a company's turn, against the slots of every sink instance. Full while companies wait: add slots or instances.",
+			queries: []query{
+				{"sum(alignsync_sink_executor_slots_busy)", "busy"},
+				{"sum(alignsync_sink_executor_slots)", "slots"},
+			}},
+		{title: "Lease takeovers (1 h)", unit: "short", width: 4, visual: single, signal: failure, red: red(1),
+			description: "Companies taken over from an instance whose lease expired unreleased (it died or stalled) in the last hour.",
+			queries:     []query{{"sum(increase(alignsync_sink_lease_takeovers_total[1h]))", "takeovers"}}},
 		{title: "Align latency p99", unit: "s", width: 4,
 			description: "99th percentile of HTTP attempts against Align.",
 			queries:     []query{{quantile("0.99", "alignsync_align_request_duration_seconds"), "p99"}}},

@@ -182,13 +182,21 @@ func TestRegisteredMetricsPassLint(t *testing.T) {
 // Label values must stay bounded: no tenant or record identifiers.
 var unboundedLabel = regexp.MustCompile(`(^|_)(id|company|connection|organization|org|delivery|talent|engagement|entry|email|key)($|_)`)
 
+// boundedByDesign are the metrics whose identifier label is bounded some
+// other way, and how.
+var boundedByDesign = map[string]string{
+	// The SRE's "who is backed up": the top 10 companies only, the gauge
+	// reset at every poll, so at most 10 series exist at a time.
+	"alignsync_sink_company_pending_operations": "company_id",
+}
+
 func TestMetricLabelsAreBounded(t *testing.T) {
 	for name, labels := range registeredNames(t) {
 		if !strings.HasPrefix(name, "alignsync_") {
 			continue
 		}
 		for _, l := range labels {
-			if unboundedLabel.MatchString(l) {
+			if unboundedLabel.MatchString(l) && boundedByDesign[name] != l {
 				t.Errorf("%s has label %q, which would take one value per tenant or record", name, l)
 			}
 		}

@@ -171,6 +171,7 @@ func New(cfg Config, pool *pgxpool.Pool, conns Connections, logger *slog.Logger,
 		s.skip[strings.TrimSpace(t)] = true
 	}
 	s.sched = newScheduler(s)
+	s.metrics.slots.Set(float64(cfg.Slots))
 	return s, nil
 }
 

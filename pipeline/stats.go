@@ -21,7 +21,6 @@ func (s *Sink) statsLoop(ctx context.Context) {
 	}
 	defer kc.Close()
 	adm := kadm.NewClient(kc)
-	s.metrics.slots.Set(float64(s.cfg.Slots))
 	t := time.NewTicker(s.cfg.StatsInterval)
 	defer t.Stop()
 	for {

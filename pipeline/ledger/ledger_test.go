@@ -226,3 +226,52 @@ func TestClaimTakesTheLongestWaitingCompanyFirst(t *testing.T) {
 		t.Fatalf("claimed %+v (%v), want %s: it never had a turn, %s just had one", got, err, quiet, busy)
 	}
 }
+
+func TestListNamesEachOperationsEntity(t *testing.T) {
+	f := newFixture(t)
+	company, project, talent, eng, entry := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO companies (id, name) VALUES ($1, 'Acme')`, []any{company}},
+		{`INSERT INTO talent (id, email, full_name) VALUES ($1, 'ada@example.com', 'Ada Lovelace')`, []any{talent}},
+		{`INSERT INTO projects (id, company_id, title) VALUES ($1, $2, 'Radar')`, []any{project, company}},
+		{`INSERT INTO engagements (id, company_id, project_id, talent_id, rate_cents) VALUES ($1, $2, $3, $4, 9000)`, []any{eng, company, project, talent}},
+		{`INSERT INTO time_entries (id, company_id, engagement_id, project_id, talent_id, work_date, minutes)
+			VALUES ($1, $2, $3, $4, $5, '2026-11-20', 90)`, []any{entry, company, eng, project, talent}},
+	} {
+		f.env.Exec(t, q.sql, q.args...)
+	}
+	_, err := f.l.Record(f.ctx, []Entry{
+		{CompanyID: company, Key: "p", Op: translate.Op{Kind: translate.ProjectCreate, EntityID: project}},
+		{CompanyID: company, Key: "w", Op: translate.Op{Kind: translate.WikiWrite, EntityID: project}},
+		{CompanyID: company, Key: "u", Op: translate.Op{Kind: translate.UserInvite, EntityID: talent}},
+		{CompanyID: company, Key: "m", Op: translate.Op{Kind: translate.MemberAdd, EntityID: eng}},
+		{CompanyID: company, Key: "e", Op: translate.Op{Kind: translate.EntryCreate, EntityID: entry}},
+		{CompanyID: company, Key: "gone", Op: translate.Op{Kind: translate.EntryCreate, EntityID: "not-a-uuid"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, total, err := List(f.ctx, f.env.Pool, company, "", 50, 0)
+	if err != nil || total != 6 {
+		t.Fatalf("listed %d of %d (%v)", len(items), total, err)
+	}
+	want := []string{ // newest first
+		"time entry no longer in Illumera",
+		"Time entry of Ada Lovelace on 2026-11-20, 90 min (“Radar”)",
+		"Ada Lovelace on “Radar”",
+		"Ada Lovelace <ada@example.com>",
+		"Staffing plan of “Radar”",
+		"Project “Radar”",
+	}
+	for i, it := range items {
+		if it.Subject != want[i] {
+			t.Errorf("item %d (%s) subject = %q, want %q", i, it.Op, it.Subject, want[i])
+		}
+	}
+	if n, err := FailedCount(f.ctx, f.env.Pool, company); err != nil || n != 0 {
+		t.Fatalf("failed count = %d (%v), want 0", n, err)
+	}
+}

@@ -17,7 +17,7 @@ func RetryFailed(ctx context.Context, pool *pgxpool.Pool, companyID string) (int
 	var n int64
 	err := pool.QueryRow(ctx, `
 		WITH reset AS (
-		     UPDATE align_sync.outbox SET status = 'pending', next_retry_at = NULL, updated_at = now()
+		     UPDATE align_sync.outbox SET status = 'pending', next_retry_at = now(), updated_at = now()
 		      WHERE company_id = $1 AND status = 'failed' RETURNING 1),
 		     lane AS (
 		     INSERT INTO align_sync.lanes (company_id, ready_at, work_version)
@@ -31,11 +31,14 @@ func RetryFailed(ctx context.Context, pool *pgxpool.Pool, companyID string) (int
 	return n, nil
 }
 
-// Item is one operation as the admin listing shows it.
+// Item is one operation as the admin listing shows it. Subject names the
+// Illumera entity it is about, so an admin knows what failed without
+// opening a database.
 type Item struct {
 	ID          int64      `json:"id"`
 	EntityType  string     `json:"entityType"`
 	EntityID    string     `json:"entityId"`
+	Subject     string     `json:"subject"`
 	Op          string     `json:"op"`
 	Status      Status     `json:"status"`
 	Attempts    int        `json:"attempts"`
@@ -54,18 +57,37 @@ func List(ctx context.Context, pool *pgxpool.Pool, companyID string, status Stat
 		return nil, 0, fmt.Errorf("counting operations: %w", err)
 	}
 	rows, err := pool.Query(ctx, `
-		SELECT id, entity_type, entity_id, op, status, attempts, last_error, next_retry_at, created_at, updated_at
-		  FROM align_sync.outbox
-		 WHERE company_id = $1 AND ($2 = '' OR status = $2)
-		 ORDER BY id DESC LIMIT $3 OFFSET $4`, companyID, string(status), limit, offset)
+		SELECT o.id, o.entity_type, o.entity_id, o.op, o.status, o.attempts, o.last_error, o.next_retry_at,
+		       o.created_at, o.updated_at, `+subjectColumns+`
+		  FROM (SELECT * FROM align_sync.outbox
+		         WHERE company_id = $1 AND ($2 = '' OR status = $2)
+		         ORDER BY id DESC LIMIT $3 OFFSET $4) o
+		  `+subjectJoins+`
+		 ORDER BY o.id DESC`, companyID, string(status), limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing operations: %w", err)
 	}
-	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Item])
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Item, error) {
+		var it Item
+		var sub subject
+		err := r.Scan(&it.ID, &it.EntityType, &it.EntityID, &it.Op, &it.Status, &it.Attempts, &it.Error,
+			&it.NextRetryAt, &it.CreatedAt, &it.UpdatedAt, &sub.talent, &sub.email, &sub.project, &sub.workDate, &sub.minutes)
+		it.Subject = sub.describe(it.EntityType)
+		return it, err
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing operations: %w", err)
 	}
 	return items, total, nil
+}
+
+// FailedCount is how many of a company's operations are failed: what Retry
+// Failed would reset.
+func FailedCount(ctx context.Context, pool *pgxpool.Pool, companyID string) (int64, error) {
+	var n int64
+	err := pool.QueryRow(ctx, `SELECT count(*) FROM align_sync.outbox WHERE company_id = $1 AND status = 'failed'`,
+		companyID).Scan(&n)
+	return n, wrap(err, "counting failed operations of company %s", companyID)
 }
 
 // OpenEntities are the ids of a company's entities of one type with an

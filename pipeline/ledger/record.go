@@ -50,7 +50,8 @@ func (l *Ledger) Record(ctx context.Context, entries []Entry) (Recorded, error) 
 			INSERT INTO align_sync.outbox (company_id, entity_type, entity_id, op, payload, idempotency_key, touches,
 			       commit_lsn, change_index, kafka_partition, kafka_offset, source_ts)
 			SELECT company_id, entity_type, entity_id, op, payload, key,
-			       ARRAY(SELECT jsonb_array_elements_text(payload->'touches')),
+			       ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(payload->'touches')
+			                                              WHEN 'array' THEN payload->'touches' ELSE '[]' END)),
 			       lsn::pg_lsn, idx, part, off, ts
 			  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
 			              $7::text[], $8::int[], $9::int[], $10::bigint[], $11::timestamptz[])

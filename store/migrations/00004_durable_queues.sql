@@ -44,7 +44,8 @@ CREATE INDEX lanes_ready_idx ON align_sync.lanes (last_turn_at NULLS FIRST, read
 CREATE INDEX lanes_owner_idx ON align_sync.lanes (lease_owner) WHERE lease_owner IS NOT NULL;
 
 UPDATE align_sync.outbox
-   SET touches = ARRAY(SELECT jsonb_array_elements_text(coalesce(payload->'touches', '[]')))
+   SET touches = ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(payload->'touches')
+                                                        WHEN 'array' THEN payload->'touches' ELSE '[]' END))
  WHERE status <> 'done';
 
 -- Companies with unfinished work recorded before this migration get a lane.
