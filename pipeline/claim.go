@@ -158,5 +158,6 @@ func (sc *scheduler) sweepLoop(ctx context.Context) {
 			sc.pokeClaimer()
 		}
 		sc.s.limiters.Prune(2 * time.Minute)
+		sc.s.clients.prune(time.Minute)
 	}
 }

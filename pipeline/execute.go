@@ -54,7 +54,7 @@ func (s *Sink) call(ctx context.Context, l *lane, row ledger.Row) ([]ledger.Link
 	if kerr != nil || key == l.key {
 		return links, err
 	}
-	c, cerr := s.client(key)
+	c, cerr := s.clients.build(l.lease.CompanyID, key, s.client)
 	if cerr != nil {
 		return links, err
 	}

@@ -78,6 +78,11 @@ func (sc *scheduler) run(ctx context.Context) {
 		go func() { defer wg.Done(); f(ctx) }()
 	}
 	wg.Wait()
+	sc.mu.Lock()
+	for _, l := range sc.lanes {
+		sc.dropLocked(l) // stops its timer: every lease is handed back below
+	}
+	sc.mu.Unlock()
 	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := sc.s.ledger.ReleaseAll(rctx, sc.s.cfg.Instance); err != nil {
@@ -188,9 +193,28 @@ func (sc *scheduler) nextLocked(l *lane, res turnResult) bool {
 			}
 		})
 		return false
+	case res.notBefore.IsZero() && inSession:
+		// Out of work: keep the lease a moment for the next change (wake runs
+		// it at once), then hand it back.
+		l.state = waiting
+		l.timer = time.AfterFunc(sc.s.cfg.IdleHold, func() { sc.idleTimeout(l) })
+		return false
 	}
 	sc.dropLocked(l)
 	return true
+}
+
+// idleTimeout releases a lane that waited IdleHold for work in vain.
+func (sc *scheduler) idleTimeout(l *lane) {
+	sc.mu.Lock()
+	release := sc.lanes[l.lease.CompanyID] == l && l.state == waiting
+	if release {
+		sc.dropLocked(l)
+	}
+	sc.mu.Unlock()
+	if release {
+		sc.release(l, turnResult{})
+	}
 }
 
 // release hands the lease back; the ledger works out when the company is

@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/illumera/alignsync/pipeline/ledger"
 )
@@ -27,18 +24,15 @@ const (
 // runTurn runs up to TurnOps of a leased company's operations, in recorded
 // order, each only once the earlier operations it needs are done.
 func (s *Sink) runTurn(ctx context.Context, l *lane) (turnResult, error) {
-	status, err := s.connectionStatus(ctx, l.lease.CompanyID)
-	if err != nil {
-		return turnResult{}, err
-	}
-	if status != connConnected && status != connError {
-		return turnResult{idle: true}, nil // disconnected: its operations wait for a reconnect
-	}
 	w, err := s.ledger.Window(ctx, &l.lease, s.cfg.TurnOps)
-	if err != nil || len(w.Runnable) == 0 {
+	switch {
+	case err != nil:
 		return turnResult{}, err
-	}
-	if status == connError {
+	case w.Connection != connConnected && w.Connection != connError:
+		return turnResult{idle: true}, nil // disconnected: its operations wait for a reconnect
+	case len(w.Runnable) == 0:
+		return turnResult{}, nil
+	case w.Connection == connError:
 		return turnResult{}, s.parkAll(ctx, l, w.Runnable)
 	}
 	if l.client == nil {
@@ -113,23 +107,20 @@ func (s *Sink) parkAll(ctx context.Context, l *lane, rows []ledger.Row) error {
 
 const connectionErrorMessage = "Align connection is in error: reconnect with a valid key, then Retry Failed"
 
-func (s *Sink) connectionStatus(ctx context.Context, companyID string) (string, error) {
-	var status string
-	err := s.pool.QueryRow(ctx, `SELECT status FROM align_sync.connections WHERE company_id = $1`, companyID).Scan(&status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	return status, wrap(err, "reading the connection of company %s", companyID)
-}
-
-// loadClient builds the company's Align client from its stored key, for the
-// rest of the lease.
+// loadClient gives the lane the company's Align client for the rest of the
+// lease: the one built before, when its key was read in the last few
+// seconds, else one for the key read now.
 func (s *Sink) loadClient(ctx context.Context, l *lane) error {
-	key, err := s.conns.APIKey(ctx, l.lease.CompanyID)
-	if err != nil {
-		return fmt.Errorf("loading Align key of company %s: %w", l.lease.CompanyID, err)
+	company := l.lease.CompanyID
+	if c, key, ok := s.clients.get(company); ok {
+		l.client, l.key = c, key
+		return nil
 	}
-	c, err := s.client(key)
+	key, err := s.conns.APIKey(ctx, company)
+	if err != nil {
+		return fmt.Errorf("loading Align key of company %s: %w", company, err)
+	}
+	c, err := s.clients.build(company, key, s.client)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ type Window struct {
 	// Blockers are the earlier unfinished operations that touch a key one of
 	// Runnable needs.
 	Blockers []Blocker
+	// Connection is the company's connection status (connected, error,
+	// disconnected), "" when it has none, read with the queue.
+	Connection string
 }
 
 // queued is the condition of an operation waiting to run, now or at its
@@ -39,8 +42,9 @@ const queued = `status <> 'done' AND blocked_by IS NULL AND NOT (status = 'faile
 func (l *Ledger) Window(ctx context.Context, ls *Lease, limit int) (Window, error) {
 	var w Window
 	rows, err := l.pool.Query(ctx, `
-		SELECT o.id, o.idempotency_key, o.status, o.attempts, o.next_retry_at, o.payload, v.work_version
-		  FROM (SELECT work_version FROM align_sync.lanes WHERE company_id = $1) v
+		SELECT o.id, o.idempotency_key, o.status, o.attempts, o.next_retry_at, o.payload, v.work_version, v.conn
+		  FROM (SELECT work_version, coalesce((SELECT status FROM align_sync.connections WHERE company_id = $1), '') AS conn
+		          FROM align_sync.lanes WHERE company_id = $1) v
 		  LEFT JOIN LATERAL (
 		       SELECT id, idempotency_key, status, attempts, next_retry_at, payload
 		         FROM align_sync.outbox
@@ -56,7 +60,7 @@ func (l *Ledger) Window(ctx context.Context, ls *Lease, limit int) (Window, erro
 		var key, status *string
 		var attempts *int
 		var payload []byte
-		if err := rows.Scan(&id, &key, &status, &attempts, &r.NextRetryAt, &payload, &ls.Version); err != nil {
+		if err := rows.Scan(&id, &key, &status, &attempts, &r.NextRetryAt, &payload, &ls.Version, &w.Connection); err != nil {
 			rows.Close()
 			return w, fmt.Errorf("reading the queue of company %s: %w", ls.CompanyID, err)
 		}
