@@ -157,21 +157,6 @@ func BenchmarkThroughputUnderLatency(b *testing.B) {
 	b.Logf("500 companies × 20 entries, 256 slots: %.0f ops/s with Align at 0 ms, %.0f ops/s at 100 ms (%.2f×)", fast, slow, slow/fast)
 }
 
-// BenchmarkThroughputNoLatency: 100 companies × 50 entries, Align at once:
-// the sink's own cost per operation (CPU and database).
-func BenchmarkThroughputNoLatency(b *testing.B) {
-	h := newHarness(b)
-	companies := h.benchCompanies(b, 100)
-	h.startSink(Config{Slots: 64, AlignRatePerMinute: 1 << 30})
-	done := 4 * len(companies)
-	h.waitAllDone(b, done)
-	b.ResetTimer()
-	ops := h.drainOps(b, companies, 50, done)
-	b.StopTimer()
-	b.ReportMetric(ops, "ops/s")
-	b.Logf("100 companies × 50 entries, Align at 0 ms: %.0f ops/s", ops)
-}
-
 // BenchmarkTwoInstances: Align at 100 ms, 200 companies × 20 entries, each
 // instance with 16 slots: latency, not CPU, is the limit. Reported: ops/s
 // of one instance, then of two.
