@@ -20,13 +20,25 @@ type execResult struct {
 // execute runs one operation: mark it processing, call Align, then record
 // the outcome under the lease. It returns an error only when the outcome
 // could not be recorded (the operation stays processing and runs again).
+//
+// The run is marked processing while Align is called, not before: the call
+// is idempotent, and waiting for the mark would add a database round trip to
+// every operation's latency. The outcome is recorded only once the mark is.
 func (s *Sink) execute(ctx context.Context, l *lane, row ledger.Row) (execResult, error) {
-	started, err := s.ledger.Start(ctx, l.lease, row.ID)
-	if err != nil || !started {
-		return execResult{done: !started}, err
+	type mark struct {
+		started bool
+		err     error
 	}
+	marked := make(chan mark, 1)
+	go func() {
+		started, err := s.ledger.Start(ctx, l.lease, row.ID)
+		marked <- mark{started, err}
+	}()
 	row.Attempts++
 	links, err := s.call(ctx, l, row)
+	if m := <-marked; m.err != nil || !m.started {
+		return execResult{done: m.err == nil}, m.err // done already by an executor that lost its lease
+	}
 	if err == nil {
 		if err := s.ledger.Complete(ctx, l.lease, row.ID, links); err != nil {
 			return execResult{}, err
