@@ -117,8 +117,9 @@ func (r runner) addMember(ctx context.Context, key, engagementID, projectID, tal
 	return []ledger.Link{link("project_member", engagementID, pid+"/"+uid)}, nil
 }
 
-// removeMember takes the talent off the project and forgets the membership
-// link, so that a later acceptance adds them again.
+// removeMember takes the talent off the project, unless another engagement
+// of theirs there is still accepted or active, and forgets the engagement's
+// membership link, so that a later acceptance adds them again.
 func (r runner) removeMember(ctx context.Context, engagementID, projectID, talentID string) error {
 	pid, err := r.db.alignID(ctx, "project", projectID)
 	if err != nil || pid == "" {
@@ -128,8 +129,14 @@ func (r runner) removeMember(ctx context.Context, engagementID, projectID, talen
 	if err != nil || uid == "" {
 		return err
 	}
-	if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
+	others, err := r.db.liveEngagements(ctx, projectID, talentID, engagementID)
+	if err != nil {
 		return err
+	}
+	if others == 0 {
+		if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
+			return err
+		}
 	}
 	return r.db.deleteLink(ctx, "project_member", engagementID)
 }

@@ -1,5 +1,7 @@
 package translate
 
+import "slices"
+
 // AlignProjectStatus maps Illumera's project status to Align's.
 func AlignProjectStatus(s string) string {
 	switch s {
@@ -35,6 +37,12 @@ func translateProject(c Change) []Op {
 	return ops
 }
 
+// MemberStatuses are the engagement statuses that make the talent a member
+// of the project in Align.
+var MemberStatuses = []string{"accepted", "active"}
+
+func live(status string) bool { return slices.Contains(MemberStatuses, status) }
+
 func translateEngagement(c Change) []Op {
 	e := Payload{
 		EngagementID: str(c.After, "id"),
@@ -43,15 +51,18 @@ func translateEngagement(c Change) []Op {
 		Row:          c.After,
 	}
 	switch {
-	case becomes(c, "accepted"):
+	case live(str(c.After, "status")) && (c.Op == "c" || c.Before == nil || !live(str(c.Before, "status"))):
+		// accepted or straight to active; accepted → active calls for nothing
 		return []Op{
 			{Kind: UserInvite, EntityID: e.TalentID, Payload: e, Touches: []string{userKey(e.TalentID)}},
 			{Kind: MemberAdd, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
 				DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}},
 		}
 	case c.Op == "u" && becomes(c, "ended"):
+		// After the earlier uses of the membership: an entry synced later
+		// would make the talent a member again.
 		return []Op{{Kind: MemberRemove, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
-			DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}}}
+			DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID), membershipUse(e.ProjectID, e.TalentID)}}}
 	}
 	return nil
 }
@@ -72,6 +83,9 @@ func translateEntry(c Change) []Op {
 		Description:  optStr(c.After, "description"),
 		Row:          c.After,
 	}
+	// Every operation of an entry may add its talent to the project (when the
+	// entry is not in Align yet): a use of the membership.
+	touches := []string{entryKey(id), membershipUse(p.ProjectID, p.TalentID)}
 	status := str(c.After, "status")
 	var ops []Op
 	if c.Op == "c" {
@@ -82,13 +96,13 @@ func translateEntry(c Change) []Op {
 		if p.AdjustmentOf != "" {
 			deps = append(deps, entryKey(p.AdjustmentOf))
 		}
-		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}, DependsOn: deps})
+		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: touches, DependsOn: deps})
 	} else if changed(c.Before, c.After, "minutes", "work_date", "description") &&
 		(editable(status) || (c.Before != nil && editable(str(c.Before, "status")))) {
-		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}})
+		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: touches})
 	}
 	if becomes(c, "submitted") {
-		ops = append(ops, Op{Kind: EntrySubmit, EntityID: id, Payload: Payload{EntryID: id, Row: c.After}, Touches: []string{entryKey(id)}})
+		ops = append(ops, submit(c.After))
 	}
 	return ops
 }

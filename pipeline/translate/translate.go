@@ -7,6 +7,7 @@ package translate
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Change is one captured row change, as the translator needs it.
@@ -93,7 +94,10 @@ type Op struct {
 	EntityID string // the Illumera id the operation is about
 	Payload  Payload
 	// Touches are the entity keys this operation changes; DependsOn the keys
-	// whose earlier operations must be done first.
+	// whose earlier operations must be done first. An earlier unfinished
+	// operation P blocks a later Q when a key P touches is one Q touches or
+	// depends on, except that a use key (IsUse) P touches blocks only the
+	// operations that depend on it.
 	Touches   []string
 	DependsOn []string
 }
@@ -129,9 +133,28 @@ func memberKey(id string) string  { return "member:" + id }
 func entryKey(id string) string   { return "entry:" + id }
 func wikiKey(id string) string    { return "wiki:" + id }
 
-// Submit is the operation that submits an existing entry for approval.
-func Submit(entryID string) Op {
-	return Op{Kind: EntrySubmit, EntityID: entryID, Payload: Payload{EntryID: entryID}, Touches: []string{entryKey(entryID)}}
+// usePrefix marks a use key: touched by operations that need an Align entity
+// to stay while they run, without changing it. Uses do not wait for one
+// another; an operation that ends the entity depends on its use key, and so
+// waits for every earlier unfinished use.
+const usePrefix = "uses:"
+
+// IsUse reports whether an entity key is a use key.
+func IsUse(key string) bool { return strings.HasPrefix(key, usePrefix) }
+
+// membershipUse is the use key of a talent's membership of a project in
+// Align, which several engagements of the talent on the project share: a
+// time entry's operations may add the talent back (the runner makes sure of
+// the membership), so a removal must come after them.
+func membershipUse(projectID, talentID string) string {
+	return usePrefix + "membership:" + projectID + "/" + talentID
+}
+
+// submit is the operation that submits an existing entry for approval.
+func submit(row map[string]any) Op {
+	id := str(row, "id")
+	return Op{Kind: EntrySubmit, EntityID: id, Payload: Payload{EntryID: id, Row: row},
+		Touches: []string{entryKey(id), membershipUse(str(row, "project_id"), str(row, "talent_id"))}}
 }
 
 // Translate maps a change to the Align operations it calls for. It is pure:
@@ -212,7 +235,7 @@ func EntrySync(row map[string]any) []Op {
 	after["status"] = "draft"
 	ops := Translate(Change{Table: "time_entries", Op: "c", After: after})
 	if str(row, "status") != "draft" {
-		ops = append(ops, Submit(str(row, "id")))
+		ops = append(ops, submit(row))
 	}
 	return ops
 }

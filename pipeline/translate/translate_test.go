@@ -2,6 +2,7 @@ package translate
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -55,6 +56,10 @@ func TestTranslate(t *testing.T) {
 		{"engagement becomes accepted", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
 		{"engagement invited", Change{Table: "engagements", Op: "c", After: engagement("invited")}, []Kind{}},
 		{"engagement accepted to active", Change{Table: "engagements", Op: "u", Before: engagement("accepted"), After: engagement("active")}, []Kind{}},
+		{"engagement inserted active", Change{Table: "engagements", Op: "c", After: engagement("active")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement invited to active", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("active")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement active to ended", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")}, []Kind{MemberRemove}},
+		{"engagement active to accepted", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("accepted")}, []Kind{}},
 		{"engagement becomes ended", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")}, []Kind{MemberRemove}},
 		{"time entry inserted draft", Change{Table: "time_entries", Op: "c", After: entry("draft", 60)}, []Kind{EntryCreate}},
 		{"time entry inserted submitted", Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)}, []Kind{EntryCreate, EntrySubmit}},
@@ -117,5 +122,22 @@ func TestIdempotencyKeyStable(t *testing.T) {
 	}
 	if got := (Change{Table: "companies", After: row("id", "c9")}).CompanyID(); got != "c9" {
 		t.Fatalf("company of a companies row = %q", got)
+	}
+}
+
+// A removal waits for the earlier operations of entries that use the
+// membership; entries do not wait for one another (see pipeline's blocking
+// rule).
+func TestMembershipUses(t *testing.T) {
+	create := Translate(Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)})
+	remove := Translate(Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")})[0]
+	use := "uses:membership:p1/t1"
+	for _, op := range create {
+		if !slices.Contains(op.Touches, use) || slices.Contains(op.DependsOn, use) {
+			t.Fatalf("%s touches %v, depends on %v: want it to use %s", op.Kind, op.Touches, op.DependsOn, use)
+		}
+	}
+	if !slices.Contains(remove.DependsOn, use) || !IsUse(use) || IsUse("member:e1") {
+		t.Fatalf("member removal depends on %v, want %s", remove.DependsOn, use)
 	}
 }
