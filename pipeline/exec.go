@@ -28,7 +28,7 @@ func (r runner) run(ctx context.Context, row ledger.Row) ([]ledger.Link, error) 
 	case translate.ProjectUpdate:
 		return nil, r.updateProject(ctx, p)
 	case translate.WikiWrite:
-		return r.writeWiki(ctx, row.Key, p.ProjectID)
+		return r.writeWiki(ctx, row.Key, p.ProjectID, p.Refresh)
 	case translate.UserInvite:
 		id, err := r.inviteUser(ctx, row.Key, p.TalentID)
 		return []ledger.Link{link("user", p.TalentID, id)}, err
@@ -139,39 +139,6 @@ func (r runner) removeMember(ctx context.Context, engagementID, projectID, talen
 		}
 	}
 	return r.db.deleteLink(ctx, "project_member", engagementID)
-}
-
-// writeWiki writes the staffing plan, updating the page when it exists: a
-// repeated externalRef returns the existing page without updating it.
-func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]ledger.Link, error) {
-	pid, err := r.ensureProject(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	proj, err := r.db.project(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	roles, err := r.db.openRoles(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	title, content := staffingPlanTitle, staffingPlan(proj.Title, roles)
-	pageID, err := r.db.alignID(ctx, "wiki_page", projectID)
-	if err != nil {
-		return nil, err
-	}
-	if pageID == "" {
-		req := align.CreateWikiPageRequest{Title: title, Content: &content,
-			ExternalRef: &align.ExternalRef{Provider: provider, ExternalType: "staffing_plan", ExternalID: projectID}}
-		page, created, err := r.api.CreateWikiPage(ctx, idem(key+"/"+pid, req), pid, req)
-		if err != nil || created {
-			return []ledger.Link{link("wiki_page", projectID, page.ID)}, err
-		}
-		pageID = page.ID
-	}
-	_, err = r.api.UpdateWikiPage(ctx, pageID, align.UpdateWikiPageRequest{Title: &title, Content: &content})
-	return []ledger.Link{link("wiki_page", projectID, pageID)}, err
 }
 
 // idem derives the Idempotency-Key of a POST from the operation's key and

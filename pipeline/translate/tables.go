@@ -30,11 +30,38 @@ func translateProject(c Change) []Op {
 	case changed(c.Before, c.After, "title", "description", "status"):
 		ops = append(ops, Op{Kind: ProjectUpdate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
 	}
-	if becomes(c, "active") {
-		ops = append(ops, Op{Kind: WikiWrite, EntityID: id, Payload: Payload{ProjectID: id},
-			Touches: []string{wikiKey(id)}, DependsOn: []string{projectKey(id)}})
+	switch {
+	case becomes(c, "active"):
+		ops = append(ops, wikiWrite(id, false))
+	case str(c.After, "status") == "active" && changed(c.Before, c.After, "title"):
+		ops = append(ops, wikiWrite(id, true)) // the page's heading names the project
 	}
 	return ops
+}
+
+// translateRole: the staffing page of an active project lists its open
+// roles, so adding, changing, filling or deleting one rewrites it. Whether the
+// project is active is known when the operation runs (Payload.Refresh).
+func translateRole(c Change) []Op {
+	row := c.After
+	if c.Op == "d" {
+		row = c.Before
+	}
+	if c.Op == "u" && !changed(c.Before, c.After, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
+		return nil
+	}
+	ops := []Op{wikiWrite(str(row, "project_id"), true)}
+	if c.Op == "u" && c.Before != nil && str(c.Before, "project_id") != str(row, "project_id") {
+		ops = append(ops, wikiWrite(str(c.Before, "project_id"), true)) // moved: it leaves the other page
+	}
+	return ops
+}
+
+// wikiWrite writes the project's staffing page; refresh writes it only if the
+// project is active by then.
+func wikiWrite(projectID string, refresh bool) Op {
+	return Op{Kind: WikiWrite, EntityID: projectID, Payload: Payload{ProjectID: projectID, Refresh: refresh},
+		Touches: []string{wikiKey(projectID)}, DependsOn: []string{projectKey(projectID)}}
 }
 
 // MemberStatuses are the engagement statuses that make the talent a member

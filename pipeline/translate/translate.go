@@ -83,6 +83,10 @@ type Payload struct {
 	Status       string  `json:"status,omitempty"` // Align's project status
 	Minutes      int     `json:"minutes,omitempty"`
 	WorkDate     string  `json:"workDate,omitempty"`
+	// Refresh: rewrite the staffing page only if the project is active when
+	// the operation runs (a role or the title changed), never create one for
+	// a project that is not.
+	Refresh bool `json:"refresh,omitempty"`
 	// Row is the source row after the change: what was last synced, for
 	// comparing when a later change arrives without old values.
 	Row map[string]any `json:"row,omitempty"`
@@ -115,11 +119,15 @@ func (c Change) EntityID() string {
 }
 
 // TableEntity is the outbox entity type of a synced table's rows: what an
-// update arriving without old values is compared against.
+// update arriving without old values is compared against. A role's
+// operations are its project's page and carry no row: a role update without
+// old values counts as a change.
 func TableEntity(table string) string {
 	switch table {
 	case "projects":
 		return "project"
+	case "project_roles":
+		return "wiki_page"
 	case "engagements":
 		return "project_member"
 	}
@@ -161,8 +169,13 @@ func submit(row map[string]any) Op {
 // the same change always gives the same operations. For an update without old
 // values the caller passes what was last synced as c.Before.
 func Translate(c Change) []Op {
-	if c.Op == "t" || c.Op == "d" {
-		return nil // deletes and truncates have no Align counterpart
+	switch {
+	case c.Op == "t":
+		return nil // truncates have no Align counterpart
+	case c.Table == "project_roles":
+		return translateRole(c) // a role's deletion changes the staffing plan too
+	case c.Op == "d":
+		return nil // other deletes have no Align counterpart
 	}
 	switch c.Table {
 	case "projects":

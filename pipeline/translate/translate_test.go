@@ -27,6 +27,11 @@ func entry(status string, minutes int) map[string]any {
 		"work_date", "2026-11-20", "minutes", minutes, "description", "work", "status", status, "adjustment_of", nil)
 }
 
+func role(status string, hours int) map[string]any {
+	return row("id", "r1", "company_id", "c1", "project_id", "p1", "title", "Go engineer", "hours_per_week", hours,
+		"duration_weeks", 12, "status", status)
+}
+
 func kinds(ops []Op) []Kind {
 	out := []Kind{}
 	for _, o := range ops {
@@ -41,6 +46,10 @@ func TestTranslate(t *testing.T) {
 	retitled := project("open")
 	retitled["title"] = "Radar II"
 	edited := entry("rejected", 90)
+	retitledActive := project("active")
+	retitledActive["title"] = "Radar II"
+	moved := role("open", 20)
+	moved["project_id"] = "p2"
 	tests := []struct {
 		name   string
 		change Change
@@ -52,6 +61,13 @@ func TestTranslate(t *testing.T) {
 		{"project becomes active", Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")}, []Kind{ProjectUpdate, WikiWrite}},
 		{"project already active, other column updated", Change{Table: "projects", Op: "u", Before: project("active"), After: project("active")}, []Kind{}},
 		{"project deleted", Change{Table: "projects", Op: "d", Before: project("draft")}, []Kind{}},
+		{"active project retitled rewrites the staffing page", Change{Table: "projects", Op: "u", Before: project("active"), After: retitledActive}, []Kind{ProjectUpdate, WikiWrite}},
+		{"role added", Change{Table: "project_roles", Op: "c", After: role("open", 20)}, []Kind{WikiWrite}},
+		{"role hours changed", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("open", 30)}, []Kind{WikiWrite}},
+		{"role filled", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("filled", 20)}, []Kind{WikiWrite}},
+		{"role deleted", Change{Table: "project_roles", Op: "d", Before: role("open", 20)}, []Kind{WikiWrite}},
+		{"role moved to another project", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: moved}, []Kind{WikiWrite, WikiWrite}},
+		{"role rewritten as it was", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("open", 20)}, []Kind{}},
 		{"engagement inserted accepted", Change{Table: "engagements", Op: "c", After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
 		{"engagement becomes accepted", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
 		{"engagement invited", Change{Table: "engagements", Op: "c", After: engagement("invited")}, []Kind{}},
@@ -139,5 +155,22 @@ func TestMembershipUses(t *testing.T) {
 	}
 	if !slices.Contains(remove.DependsOn, use) || !IsUse(use) || IsUse("member:e1") {
 		t.Fatalf("member removal depends on %v, want %s", remove.DependsOn, use)
+	}
+}
+
+func TestStaffingPageOperations(t *testing.T) {
+	for _, c := range []Change{
+		{Table: "project_roles", Op: "c", After: role("open", 20)},
+		{Table: "project_roles", Op: "d", Before: role("open", 20)},
+	} {
+		ops := Translate(c)
+		if len(ops) != 1 || ops[0].EntityID != "p1" || !ops[0].Payload.Refresh ||
+			!reflect.DeepEqual(ops[0].Touches, []string{"wiki:p1"}) || !reflect.DeepEqual(ops[0].DependsOn, []string{"project:p1"}) {
+			t.Fatalf("role %s: %+v, want one refresh of p1's page after the project", c.Op, ops)
+		}
+	}
+	ops := Translate(Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")})
+	if ops[1].Payload.Refresh {
+		t.Fatal("the page written when a project becomes active must be written whatever happens next, not as a refresh")
 	}
 }
