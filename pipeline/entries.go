@@ -51,11 +51,15 @@ func (r runner) updateEntry(ctx context.Context, p translate.Payload) error {
 	if err != nil {
 		return err
 	}
-	desc := ""
-	if p.Description != nil {
-		desc = *p.Description
+	req := align.UpdateTimeEntryRequest{Minutes: &p.Minutes, WorkDate: &p.WorkDate}
+	if !p.Kept("description") { // else Align keeps what it has
+		desc := ""
+		if p.Description != nil {
+			desc = *p.Description
+		}
+		req.Description = &desc
 	}
-	_, err = r.api.UpdateTimeEntry(ctx, id, align.UpdateTimeEntryRequest{Minutes: &p.Minutes, WorkDate: &p.WorkDate, Description: &desc})
+	_, err = r.api.UpdateTimeEntry(ctx, id, req)
 	return err
 }
 

@@ -56,7 +56,7 @@ func (r runner) createProject(ctx context.Context, key string, retry bool, p tra
 	if retry { // an interrupted run may have created it: update what Align holds
 		if id, err := r.findInAlign(ctx, "project", ref("project", p.ProjectID)); id != "" || err != nil {
 			if err == nil {
-				err = r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+				err = r.patchProject(ctx, id, p)
 			}
 			return []ledger.Link{link("project", p.ProjectID, id)}, err
 		}
@@ -68,17 +68,26 @@ func (r runner) createProject(ctx context.Context, key string, retry bool, p tra
 		return nil, err
 	}
 	if !created { // it existed (a dependency sync got there first): bring it up to date
-		if err := r.patchProject(ctx, proj.ID, p.Title, p.Description, p.Status); err != nil {
+		if err := r.patchProject(ctx, proj.ID, p); err != nil {
 			return nil, err
 		}
 	}
 	return []ledger.Link{link("project", p.ProjectID, proj.ID)}, nil
 }
 
-func (r runner) patchProject(ctx context.Context, alignID, title string, description *string, status string) error {
-	req := projectRequest(title, description, status)
-	_, err := r.api.UpdateProject(ctx, alignID, align.UpdateProjectRequest{Name: &req.Name,
-		Description: req.Description, Status: &req.Status, TimeBillingEnabled: req.TimeBillingEnabled})
+// patchProject brings Align's project up to the payload, leaving alone the
+// fields whose value the change did not carry.
+func (r runner) patchProject(ctx context.Context, alignID string, p translate.Payload) error {
+	req := projectRequest(p.Title, p.Description, p.Status)
+	patch := align.UpdateProjectRequest{Name: &req.Name, Description: req.Description, Status: &req.Status,
+		TimeBillingEnabled: req.TimeBillingEnabled}
+	if p.Kept("title") {
+		patch.Name = nil
+	}
+	if p.Kept("description") {
+		patch.Description = nil
+	}
+	_, err := r.api.UpdateProject(ctx, alignID, patch)
 	return err
 }
 
@@ -87,7 +96,7 @@ func (r runner) updateProject(ctx context.Context, p translate.Payload) error {
 	if err != nil {
 		return err
 	}
-	return r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+	return r.patchProject(ctx, id, p)
 }
 
 func (r runner) inviteUser(ctx context.Context, key, talentID string) (string, error) {

@@ -21,19 +21,20 @@ func translateProject(c Change) []Op {
 		Title:       str(c.After, "title"),
 		Description: optStr(c.After, "description"),
 		Status:      AlignProjectStatus(str(c.After, "status")),
+		Keep:        kept(c, "title", "description"),
 		Row:         c.After,
 	}
 	var ops []Op
 	switch {
 	case c.Op == "c":
 		ops = append(ops, Op{Kind: ProjectCreate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
-	case changed(c.Before, c.After, "title", "description", "status"):
+	case changed(c, "title", "description", "status"):
 		ops = append(ops, Op{Kind: ProjectUpdate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
 	}
 	switch {
 	case becomes(c, "active"):
 		ops = append(ops, wikiWrite(id, false))
-	case str(c.After, "status") == "active" && changed(c.Before, c.After, "title"):
+	case str(c.After, "status") == "active" && changed(c, "title"):
 		ops = append(ops, wikiWrite(id, true)) // the page's heading names the project
 	}
 	return ops
@@ -47,7 +48,7 @@ func translateRole(c Change) []Op {
 	if c.Op == "d" {
 		row = c.Before
 	}
-	if c.Op == "u" && !changed(c.Before, c.After, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
+	if c.Op == "u" && !changed(c, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
 		return nil
 	}
 	ops := []Op{wikiWrite(str(row, "project_id"), true)}
@@ -62,6 +63,18 @@ func translateRole(c Change) []Op {
 func wikiWrite(projectID string, refresh bool) Op {
 	return Op{Kind: WikiWrite, EntityID: projectID, Payload: Payload{ProjectID: projectID, Refresh: refresh},
 		Touches: []string{wikiKey(projectID)}, DependsOn: []string{projectKey(projectID)}}
+}
+
+// kept lists those of cols the change carries no value for: the payload
+// fields of the same name an update must leave alone.
+func kept(c Change, cols ...string) []string {
+	var out []string
+	for _, col := range cols {
+		if c.unknown(col) {
+			out = append(out, col)
+		}
+	}
+	return out
 }
 
 // MemberStatuses are the engagement statuses that make the talent a member
@@ -108,6 +121,7 @@ func translateEntry(c Change) []Op {
 		Minutes:      integer(c.After, "minutes"),
 		WorkDate:     str(c.After, "work_date"),
 		Description:  optStr(c.After, "description"),
+		Keep:         kept(c, "description"),
 		Row:          c.After,
 	}
 	// Every operation of an entry may add its talent to the project (when the
@@ -124,7 +138,7 @@ func translateEntry(c Change) []Op {
 			deps = append(deps, entryKey(p.AdjustmentOf))
 		}
 		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: touches, DependsOn: deps})
-	} else if changed(c.Before, c.After, "minutes", "work_date", "description") &&
+	} else if changed(c, "minutes", "work_date", "description") &&
 		(editable(status) || (c.Before != nil && editable(str(c.Before, "status")))) {
 		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: touches})
 	}

@@ -6,6 +6,8 @@ package translate
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,6 +21,34 @@ type Change struct {
 	CommitLSN uint64
 	Index     int
 	TsMs      int64 // source commit time, for end-to-end latency
+	// Unchanged names the columns After lacks because PostgreSQL did not send
+	// them again: large (TOASTed) values that this update left as they were.
+	Unchanged []string
+}
+
+// Filled returns the change with its unchanged columns taken from the old
+// row. Those the old row lacks too stay absent from After: their value is
+// unknown, and the translation leaves their Align fields alone.
+func (c Change) Filled() Change {
+	cloned := false
+	for _, col := range c.Unchanged {
+		v, ok := c.Before[col]
+		if _, there := c.After[col]; !ok || there || c.After == nil {
+			continue
+		}
+		if !cloned { // the caller's row stays as it was
+			c.After, cloned = maps.Clone(c.After), true
+		}
+		c.After[col] = v
+	}
+	return c
+}
+
+// unknown reports whether the change carries no value for col: unchanged,
+// and not found in the old row either.
+func (c Change) unknown(col string) bool {
+	_, there := c.After[col]
+	return !there && slices.Contains(c.Unchanged, col)
 }
 
 // ID is the change's identity: commit LSN and index within its transaction.
@@ -83,6 +113,10 @@ type Payload struct {
 	Status       string  `json:"status,omitempty"` // Align's project status
 	Minutes      int     `json:"minutes,omitempty"`
 	WorkDate     string  `json:"workDate,omitempty"`
+	// Keep names the fields ("title", "description") an update must leave as
+	// Align has them: their Illumera value did not come with the change. Such
+	// a field is never sent, least of all as empty.
+	Keep []string `json:"keep,omitempty"`
 	// Refresh: rewrite the staffing page only if the project is active when
 	// the operation runs (a role or the title changed), never create one for
 	// a project that is not.
@@ -91,6 +125,9 @@ type Payload struct {
 	// comparing when a later change arrives without old values.
 	Row map[string]any `json:"row,omitempty"`
 }
+
+// Kept reports whether an update must leave the field as Align has it.
+func (p Payload) Kept(field string) bool { return slices.Contains(p.Keep, field) }
 
 // Op is one Align operation derived from a change.
 type Op struct {
@@ -167,16 +204,18 @@ func submit(row map[string]any) Op {
 
 // Translate maps a change to the Align operations it calls for. It is pure:
 // the same change always gives the same operations. For an update without old
-// values the caller passes what was last synced as c.Before.
+// values the caller passes what was last synced as c.Before; unchanged
+// columns are taken from it (Filled).
 func Translate(c Change) []Op {
 	switch {
 	case c.Op == "t":
 		return nil // truncates have no Align counterpart
 	case c.Table == "project_roles":
-		return translateRole(c) // a role's deletion changes the staffing plan too
+		return translateRole(c.Filled()) // a role's deletion changes the staffing plan too
 	case c.Op == "d":
 		return nil // other deletes have no Align counterpart
 	}
+	c = c.Filled()
 	switch c.Table {
 	case "projects":
 		return translateProject(c)
@@ -214,14 +253,18 @@ func integer(row map[string]any, key string) int {
 	return n
 }
 
-// changed reports whether any of keys differs between before and after; with
-// no before everything counts as changed.
-func changed(before, after map[string]any, keys ...string) bool {
-	if before == nil {
+// changed reports whether any of cols differs between the old and the new
+// row; with no old row everything counts as changed. A column whose value is
+// unknown (unchanged, and not in the old row) has not changed.
+func changed(c Change, cols ...string) bool {
+	if c.Before == nil {
 		return true
 	}
-	for _, k := range keys {
-		if str(before, k) != str(after, k) || (before[k] == nil) != (after[k] == nil) {
+	for _, k := range cols {
+		if c.unknown(k) {
+			continue
+		}
+		if str(c.Before, k) != str(c.After, k) || (c.Before[k] == nil) != (c.After[k] == nil) {
 			return true
 		}
 	}

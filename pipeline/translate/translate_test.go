@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -141,23 +142,6 @@ func TestIdempotencyKeyStable(t *testing.T) {
 	}
 }
 
-// A removal waits for the earlier operations of entries that use the
-// membership; entries do not wait for one another (see pipeline's blocking
-// rule).
-func TestMembershipUses(t *testing.T) {
-	create := Translate(Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)})
-	remove := Translate(Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")})[0]
-	use := "uses:membership:p1/t1"
-	for _, op := range create {
-		if !slices.Contains(op.Touches, use) || slices.Contains(op.DependsOn, use) {
-			t.Fatalf("%s touches %v, depends on %v: want it to use %s", op.Kind, op.Touches, op.DependsOn, use)
-		}
-	}
-	if !slices.Contains(remove.DependsOn, use) || !IsUse(use) || IsUse("member:e1") {
-		t.Fatalf("member removal depends on %v, want %s", remove.DependsOn, use)
-	}
-}
-
 func TestStaffingPageOperations(t *testing.T) {
 	for _, c := range []Change{
 		{Table: "project_roles", Op: "c", After: role("open", 20)},
@@ -172,5 +156,73 @@ func TestStaffingPageOperations(t *testing.T) {
 	ops := Translate(Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")})
 	if ops[1].Payload.Refresh {
 		t.Fatal("the page written when a project becomes active must be written whatever happens next, not as a refresh")
+	}
+}
+
+// Large values pgoutput does not send again when unchanged (TOAST) come from
+// the old row, or, unknown, are never sent.
+func TestUnchangedLargeValues(t *testing.T) {
+	without := func(r map[string]any, cols ...string) map[string]any {
+		out := maps.Clone(r)
+		for _, c := range cols {
+			delete(out, c)
+		}
+		return out
+	}
+	// A column outside the synced ones changed: no call at all.
+	after := without(project("active"), "title", "description")
+	after["start_date"] = "2026-12-01"
+	c := Change{Table: "projects", Op: "u", Before: project("active"), After: after, Unchanged: []string{"title", "description"}}
+	if got := kinds(Translate(c)); len(got) != 0 {
+		t.Fatalf("unchanged large title and description: %v, want no operation", got)
+	}
+	if _, there := after["title"]; there {
+		t.Fatal("Translate changed the caller's row")
+	}
+	// The status changed: the update carries the title and description of the old row.
+	c.After = without(project("completed"), "title", "description")
+	ops := Translate(c)
+	if len(ops) != 1 || ops[0].Payload.Title != "Radar" || ops[0].Payload.Description == nil ||
+		*ops[0].Payload.Description != "Build it" || len(ops[0].Payload.Keep) != 0 || ops[0].Payload.Row["title"] != "Radar" {
+		t.Fatalf("status change with unchanged large values: %+v", ops)
+	}
+	// No old row: the update leaves them as Align has them.
+	c.Before = nil
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Kind != ProjectUpdate || !reflect.DeepEqual(ops[0].Payload.Keep, []string{"title", "description"}) {
+		t.Fatalf("update without old values: %+v, want a project update keeping title and description", ops)
+	}
+
+	// An entry's minutes change, then its submission, with the description unchanged.
+	c = Change{Table: "time_entries", Op: "u", Before: entry("draft", 60), After: without(entry("draft", 75), "description"), Unchanged: []string{"description"}}
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Kind != EntryUpdate || ops[0].Payload.Description == nil || *ops[0].Payload.Description != "work" {
+		t.Fatalf("minutes edit: %+v, want an update carrying the old description", ops)
+	}
+	c.After = without(entry("submitted", 60), "description")
+	if got := kinds(Translate(c)); !reflect.DeepEqual(got, []Kind{EntrySubmit}) {
+		t.Fatalf("submission with an unchanged description = %v, want the submission alone", got)
+	}
+	c.Before, c.After = nil, without(entry("draft", 75), "description")
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Payload.Description != nil || !ops[0].Payload.Kept("description") {
+		t.Fatalf("edit without old values: %+v, want an update keeping the description", ops)
+	}
+}
+
+// A removal waits for the earlier operations of entries that use the
+// membership; entries do not wait for one another (see pipeline's blocking
+// rule).
+func TestMembershipUses(t *testing.T) {
+	create := Translate(Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)})
+	remove := Translate(Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")})[0]
+	use := "uses:membership:p1/t1"
+	for _, op := range create {
+		if !slices.Contains(op.Touches, use) || slices.Contains(op.DependsOn, use) {
+			t.Fatalf("%s touches %v, depends on %v: want it to use %s", op.Kind, op.Touches, op.DependsOn, use)
+		}
+	}
+	if !slices.Contains(remove.DependsOn, use) || !IsUse(use) || IsUse("member:e1") {
+		t.Fatalf("member removal depends on %v, want %s", remove.DependsOn, use)
 	}
 }
