@@ -193,3 +193,48 @@ func TestStaffingPageFollowsRoles(t *testing.T) {
 		t.Fatalf("pages %+v: want one, for the active project only", st.WikiPages)
 	}
 }
+
+func TestLabelledFitsAlign(t *testing.T) {
+	label := "Adjusts the time entry of 2026-11-20 (90 minutes)."
+	long := largeText(maxDescription - 10)
+	tooLong := largeText(maxDescription + 1)
+	for _, tt := range []struct {
+		desc, want string
+	}{
+		{"", label},
+		{"Corrected", label + " Corrected"},
+		{long, string([]rune(label + " " + long)[:maxDescription-1]) + "…"},
+		{tooLong, label + " " + tooLong},
+	} {
+		got := labelled(label, tt.desc)
+		if got != tt.want {
+			t.Errorf("labelled(%d characters) = %d characters %q…, want %d", len([]rune(tt.desc)), len([]rune(got)), string([]rune(got)[:60]), len([]rune(tt.want)))
+		}
+	}
+}
+
+// Issue 13, point 7: an adjustment's description in Align says which entry
+// it adjusts (work date and minutes), besides the metadata link.
+func TestAdjustmentsAreLabelled(t *testing.T) {
+	w := newWorld(t)
+	company, org := w.connectCompany("Adjusting Co")
+	w.runSink(Config{})
+	project, talent := w.engagedProject(company, "adj@example.com")
+	eng := w.engage(company, project, talent, "accepted")
+	orig, adj := uuid.NewString(), uuid.NewString()
+	w.exec(`INSERT INTO time_entries (id, company_id, engagement_id, project_id, talent_id, work_date, minutes, description, status)
+		VALUES ($1, $2, $3, $4, $5, '2026-11-20', 90, 'Sprint work', 'submitted')`, orig, company, eng, project, talent)
+	w.writeBack(company, orig, "rejected", "Hours exceed the estimate")
+	w.exec(`INSERT INTO time_entries (id, company_id, engagement_id, project_id, talent_id, work_date, minutes, description, status, adjustment_of)
+		VALUES ($1, $2, $3, $4, $5, '2026-11-20', 60, 'Corrected hours', 'draft', $6)`, adj, company, eng, project, talent, orig)
+	label := "Adjusts the time entry of 2026-11-20 (90 minutes). "
+	w.waitFor(org, "the adjustment labelled", func(s alignsim.State) bool {
+		e, ok := entryByExternalID(s, adj)
+		return ok && e.Description != nil && *e.Description == label+"Corrected hours" && strings.Contains(string(e.ExternalMetadata), orig)
+	})
+	w.exec(`UPDATE time_entries SET description = 'Corrected hours, per the estimate' WHERE id = $1`, adj)
+	w.waitFor(org, "the label kept through an edit", func(s alignsim.State) bool {
+		e, ok := entryByExternalID(s, adj)
+		return ok && e.Description != nil && *e.Description == label+"Corrected hours, per the estimate"
+	})
+}
