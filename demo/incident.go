@@ -57,15 +57,6 @@ func (in *incident) run(workload context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in.started = true
-	// Until its parked operations are done again, the company's Align
-	// managers stand still: a reconnect replaces the webhook, and Align drops
-	// the deliveries still pending for the old one, so an approval made just
-	// before would reach Illumera only through the nightly repair. And its
-	// engagements do not end: the sink removes a member at once even while
-	// an entry of the same engagement is parked, and that entry, retried,
-	// makes the talent a member again (a pipeline ordering defect).
-	in.d.incident.Store(in.c.ID, true)
-	defer in.d.incident.Delete(in.c.ID)
 	if err := in.w.align.Control.RevokeKey(ctx, in.c.Key.APIKeyID); err != nil {
 		in.problem("revoking the key in the simulator: %v", err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/illumera/alignsync/sinks/align"
@@ -22,6 +23,7 @@ type alignAPI interface {
 	GetTimeEntry(ctx context.Context, id string) (align.TimeEntry, error)
 	CreateWikiPage(ctx context.Context, idemKey, projectID string, req align.CreateWikiPageRequest) (align.WikiPage, bool, error)
 	UpdateWikiPage(ctx context.Context, pageID string, req align.UpdateWikiPageRequest) (align.WikiPage, error)
+	ListWikiPages(ctx context.Context, projectID string) iter.Seq2[align.WikiPage, error]
 	FindLink(ctx context.Context, ref align.ExternalRef) (align.IntegrationLink, bool, error)
 }
 

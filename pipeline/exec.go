@@ -28,7 +28,7 @@ func (r runner) run(ctx context.Context, row ledger.Row) ([]ledger.Link, error) 
 	case translate.ProjectUpdate:
 		return nil, r.updateProject(ctx, p)
 	case translate.WikiWrite:
-		return r.writeWiki(ctx, row.Key, p.ProjectID)
+		return r.writeWiki(ctx, row.Key, p.ProjectID, p.Refresh)
 	case translate.UserInvite:
 		id, err := r.inviteUser(ctx, row.Key, p.TalentID)
 		return []ledger.Link{link("user", p.TalentID, id)}, err
@@ -56,7 +56,7 @@ func (r runner) createProject(ctx context.Context, key string, retry bool, p tra
 	if retry { // an interrupted run may have created it: update what Align holds
 		if id, err := r.findInAlign(ctx, "project", ref("project", p.ProjectID)); id != "" || err != nil {
 			if err == nil {
-				err = r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+				err = r.patchProject(ctx, id, p)
 			}
 			return []ledger.Link{link("project", p.ProjectID, id)}, err
 		}
@@ -68,17 +68,26 @@ func (r runner) createProject(ctx context.Context, key string, retry bool, p tra
 		return nil, err
 	}
 	if !created { // it existed (a dependency sync got there first): bring it up to date
-		if err := r.patchProject(ctx, proj.ID, p.Title, p.Description, p.Status); err != nil {
+		if err := r.patchProject(ctx, proj.ID, p); err != nil {
 			return nil, err
 		}
 	}
 	return []ledger.Link{link("project", p.ProjectID, proj.ID)}, nil
 }
 
-func (r runner) patchProject(ctx context.Context, alignID, title string, description *string, status string) error {
-	req := projectRequest(title, description, status)
-	_, err := r.api.UpdateProject(ctx, alignID, align.UpdateProjectRequest{Name: &req.Name,
-		Description: req.Description, Status: &req.Status, TimeBillingEnabled: req.TimeBillingEnabled})
+// patchProject brings Align's project up to the payload, leaving alone the
+// fields whose value the change did not carry.
+func (r runner) patchProject(ctx context.Context, alignID string, p translate.Payload) error {
+	req := projectRequest(p.Title, p.Description, p.Status)
+	patch := align.UpdateProjectRequest{Name: &req.Name, Description: req.Description, Status: &req.Status,
+		TimeBillingEnabled: req.TimeBillingEnabled}
+	if p.Kept("title") {
+		patch.Name = nil
+	}
+	if p.Kept("description") {
+		patch.Description = nil
+	}
+	_, err := r.api.UpdateProject(ctx, alignID, patch)
 	return err
 }
 
@@ -87,7 +96,7 @@ func (r runner) updateProject(ctx context.Context, p translate.Payload) error {
 	if err != nil {
 		return err
 	}
-	return r.patchProject(ctx, id, p.Title, p.Description, p.Status)
+	return r.patchProject(ctx, id, p)
 }
 
 func (r runner) inviteUser(ctx context.Context, key, talentID string) (string, error) {
@@ -117,8 +126,9 @@ func (r runner) addMember(ctx context.Context, key, engagementID, projectID, tal
 	return []ledger.Link{link("project_member", engagementID, pid+"/"+uid)}, nil
 }
 
-// removeMember takes the talent off the project and forgets the membership
-// link, so that a later acceptance adds them again.
+// removeMember takes the talent off the project, unless another engagement
+// of theirs there is still accepted or active, and forgets the engagement's
+// membership link, so that a later acceptance adds them again.
 func (r runner) removeMember(ctx context.Context, engagementID, projectID, talentID string) error {
 	pid, err := r.db.alignID(ctx, "project", projectID)
 	if err != nil || pid == "" {
@@ -128,43 +138,16 @@ func (r runner) removeMember(ctx context.Context, engagementID, projectID, talen
 	if err != nil || uid == "" {
 		return err
 	}
-	if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
+	others, err := r.db.liveEngagements(ctx, projectID, talentID, engagementID)
+	if err != nil {
 		return err
 	}
-	return r.db.deleteLink(ctx, "project_member", engagementID)
-}
-
-// writeWiki writes the staffing plan, updating the page when it exists: a
-// repeated externalRef returns the existing page without updating it.
-func (r runner) writeWiki(ctx context.Context, key, projectID string) ([]ledger.Link, error) {
-	pid, err := r.ensureProject(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	proj, err := r.db.project(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	roles, err := r.db.openRoles(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	title, content := staffingPlanTitle, staffingPlan(proj.Title, roles)
-	pageID, err := r.db.alignID(ctx, "wiki_page", projectID)
-	if err != nil {
-		return nil, err
-	}
-	if pageID == "" {
-		req := align.CreateWikiPageRequest{Title: title, Content: &content,
-			ExternalRef: &align.ExternalRef{Provider: provider, ExternalType: "staffing_plan", ExternalID: projectID}}
-		page, created, err := r.api.CreateWikiPage(ctx, idem(key+"/"+pid, req), pid, req)
-		if err != nil || created {
-			return []ledger.Link{link("wiki_page", projectID, page.ID)}, err
+	if others == 0 {
+		if err := r.api.RemoveMember(ctx, pid, uid); err != nil && !align.IsNotFound(err) {
+			return err
 		}
-		pageID = page.ID
 	}
-	_, err = r.api.UpdateWikiPage(ctx, pageID, align.UpdateWikiPageRequest{Title: &title, Content: &content})
-	return []ledger.Link{link("wiki_page", projectID, pageID)}, err
+	return r.db.deleteLink(ctx, "project_member", engagementID)
 }
 
 // idem derives the Idempotency-Key of a POST from the operation's key and

@@ -26,6 +26,9 @@ type envelope struct {
 	} `json:"source"`
 	Op    string `json:"op"`
 	Index int    `json:"index"`
+	// UnchangedToast are the columns After lacks: large values an update did
+	// not change, which pgoutput does not send again.
+	UnchangedToast []string `json:"unchangedToast"`
 }
 
 // decode turns a message value into a Change; numbers stay exact.
@@ -40,7 +43,7 @@ func decode(value []byte) (translate.Change, error) {
 		return translate.Change{}, errors.New("decoding change envelope: source.table and op are required")
 	}
 	return translate.Change{Table: e.Source.Table, Op: e.Op, Before: e.Before, After: e.After,
-		CommitLSN: e.Source.CommitLSN, Index: e.Index, TsMs: e.Source.TsMs}, nil
+		CommitLSN: e.Source.CommitLSN, Index: e.Index, TsMs: e.Source.TsMs, Unchanged: e.UnchangedToast}, nil
 }
 
 // batchResult is what one batch of messages recorded: for each message in
@@ -140,6 +143,8 @@ func (s *Sink) operations(ctx context.Context, c translate.Change, company strin
 		}
 		c.Before = before
 	}
+	c = c.Filled()
+	seen[id] = c.After // with its unchanged large values, for the next change of the row
 	return translate.Translate(c), nil
 }
 

@@ -1,14 +1,15 @@
 package pipeline
 
 import (
-	"github.com/illumera/alignsync/pipeline/ledger"
-
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 // db reads the current Illumera rows and alignsync's links for one company.
@@ -125,6 +126,16 @@ func (d db) entry(ctx context.Context, id string) (entryRow, error) {
 		return e, permanent("time entry %s not found in Illumera for company %s", id, d.companyID)
 	}
 	return e, wrap(err, "reading time entry %s", id)
+}
+
+// liveEngagements counts the talent's engagements on the project, other than
+// except, that are accepted or active: each keeps them a member in Align.
+func (d db) liveEngagements(ctx context.Context, projectID, talentID, except string) (int, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM engagements
+		WHERE company_id = $1 AND project_id = $2 AND talent_id = $3 AND id <> $4 AND status = ANY($5)`,
+		d.companyID, projectID, talentID, except, translate.MemberStatuses).Scan(&n)
+	return n, wrap(err, "reading the engagements of talent %s on project %s", talentID, projectID)
 }
 
 type roleRow struct {

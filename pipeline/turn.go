@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/illumera/alignsync/pipeline/ledger"
+	"github.com/illumera/alignsync/pipeline/translate"
 )
 
 // turnResult says what a company's turn left to do.
@@ -82,9 +83,18 @@ func holdKeys(blocked map[string]int64, keys []string, id int64) {
 	}
 }
 
-// blockerOf returns the earlier unfinished operation row must wait for, or 0.
+// blockerOf returns the earlier unfinished operation row must wait for, or 0:
+// one holding a key row touches or depends on. A held use key blocks only
+// the operations that depend on it (a member removal waits for every earlier
+// entry that may add the member back), not other uses: entries of one
+// engagement do not wait for one another.
 func blockerOf(blocked map[string]int64, row ledger.Row) int64 {
-	for _, k := range row.Op.Keys() {
+	for _, k := range row.Op.Touches {
+		if id, ok := blocked[k]; ok && id != row.ID && !translate.IsUse(k) {
+			return id
+		}
+	}
+	for _, k := range row.Op.DependsOn {
 		if id, ok := blocked[k]; ok && id != row.ID {
 			return id
 		}

@@ -66,12 +66,13 @@ func TestResyncEnqueuesOncePerRowVersion(t *testing.T) {
 
 	env.Exec(t, `UPDATE projects SET title = 'Apollo 2', updated_at = now() WHERE id = $1`, project)
 	dry := mustRun(t, env, Options{Since: since, DryRun: true})
-	if totalOperations(dry) != 1 || len(outboxKinds(t, env, company)) != len(want) {
-		t.Fatalf("dry run: %d operations due, %d recorded; want 1 due, none recorded", totalOperations(dry), len(outboxKinds(t, env, company))-len(want))
+	if totalOperations(dry) != 2 || len(outboxKinds(t, env, company)) != len(want) {
+		t.Fatalf("dry run: %d operations due, %d recorded; want 2 due, none recorded", totalOperations(dry), len(outboxKinds(t, env, company))-len(want))
 	}
 	mustRun(t, env, Options{Since: since})
-	if got := outboxKinds(t, env, company); !slices.Equal(got[len(want):], []string{"project.update:" + project}) {
-		t.Fatalf("after a rename, resync recorded %v, want the project's update", got[len(want):])
+	// The project is active: its staffing page names it, and follows.
+	if got := outboxKinds(t, env, company); !slices.Equal(got[len(want):], []string{"project.update:" + project, "wiki_page.write:" + project}) {
+		t.Fatalf("after a rename, resync recorded %v, want the project's update and its staffing page", got[len(want):])
 	}
 }
 

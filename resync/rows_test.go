@@ -29,8 +29,8 @@ func TestChangeFor(t *testing.T) {
 	}{
 		{"a project never synced is created (patched when it exists) with its staffing plan", "projects", project, nil,
 			[]string{"project.create", "wiki_page.write"}},
-		{"a synced project renamed in the gap is updated", "projects", with(project, "title", "Apollo 2"), project,
-			[]string{"project.update"}},
+		{"a synced active project renamed in the gap is updated, and its staffing page", "projects", with(project, "title", "Apollo 2"), project,
+			[]string{"project.update", "wiki_page.write"}},
 		{"a synced project unchanged gets nothing", "projects", project, project, nil},
 		{"a project that became active in the gap gets its plan", "projects", project, with(project, "status", "open"),
 			[]string{"project.update", "wiki_page.write"}},

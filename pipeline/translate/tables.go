@@ -1,5 +1,7 @@
 package translate
 
+import "slices"
+
 // AlignProjectStatus maps Illumera's project status to Align's.
 func AlignProjectStatus(s string) string {
 	switch s {
@@ -19,21 +21,67 @@ func translateProject(c Change) []Op {
 		Title:       str(c.After, "title"),
 		Description: optStr(c.After, "description"),
 		Status:      AlignProjectStatus(str(c.After, "status")),
+		Keep:        kept(c, "title", "description"),
 		Row:         c.After,
 	}
 	var ops []Op
 	switch {
 	case c.Op == "c":
 		ops = append(ops, Op{Kind: ProjectCreate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
-	case changed(c.Before, c.After, "title", "description", "status"):
+	case changed(c, "title", "description", "status"):
 		ops = append(ops, Op{Kind: ProjectUpdate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
 	}
-	if becomes(c, "active") {
-		ops = append(ops, Op{Kind: WikiWrite, EntityID: id, Payload: Payload{ProjectID: id},
-			Touches: []string{wikiKey(id)}, DependsOn: []string{projectKey(id)}})
+	switch {
+	case becomes(c, "active"):
+		ops = append(ops, wikiWrite(id, false))
+	case str(c.After, "status") == "active" && changed(c, "title"):
+		ops = append(ops, wikiWrite(id, true)) // the page's heading names the project
 	}
 	return ops
 }
+
+// translateRole: the staffing page of an active project lists its open
+// roles, so adding, changing, filling or deleting one rewrites it. Whether the
+// project is active is known when the operation runs (Payload.Refresh).
+func translateRole(c Change) []Op {
+	row := c.After
+	if c.Op == "d" {
+		row = c.Before
+	}
+	if c.Op == "u" && !changed(c, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
+		return nil
+	}
+	ops := []Op{wikiWrite(str(row, "project_id"), true)}
+	if c.Op == "u" && c.Before != nil && str(c.Before, "project_id") != str(row, "project_id") {
+		ops = append(ops, wikiWrite(str(c.Before, "project_id"), true)) // moved: it leaves the other page
+	}
+	return ops
+}
+
+// wikiWrite writes the project's staffing page; refresh writes it only if the
+// project is active by then.
+func wikiWrite(projectID string, refresh bool) Op {
+	return Op{Kind: WikiWrite, EntityID: projectID, Payload: Payload{ProjectID: projectID, Refresh: refresh},
+		Touches: []string{wikiKey(projectID)}, DependsOn: []string{projectKey(projectID)}}
+}
+
+// kept lists those of cols the change carries no value for: the payload
+// fields of the same name an update must leave alone.
+func kept(c Change, cols ...string) []string {
+	var out []string
+	for _, col := range cols {
+		if c.unknown(col) {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
+// MemberStatuses are the engagement statuses that make the talent a member
+// of the project in Align.
+var MemberStatuses = []string{"accepted", "active"}
+
+func live(status string) bool { return slices.Contains(MemberStatuses, status) }
 
 func translateEngagement(c Change) []Op {
 	e := Payload{
@@ -43,15 +91,18 @@ func translateEngagement(c Change) []Op {
 		Row:          c.After,
 	}
 	switch {
-	case becomes(c, "accepted"):
+	case live(str(c.After, "status")) && (c.Op == "c" || c.Before == nil || !live(str(c.Before, "status"))):
+		// accepted or straight to active; accepted → active calls for nothing
 		return []Op{
 			{Kind: UserInvite, EntityID: e.TalentID, Payload: e, Touches: []string{userKey(e.TalentID)}},
 			{Kind: MemberAdd, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
 				DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}},
 		}
 	case c.Op == "u" && becomes(c, "ended"):
+		// After the earlier uses of the membership: an entry synced later
+		// would make the talent a member again.
 		return []Op{{Kind: MemberRemove, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
-			DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}}}
+			DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID), membershipUse(e.ProjectID, e.TalentID)}}}
 	}
 	return nil
 }
@@ -70,8 +121,12 @@ func translateEntry(c Change) []Op {
 		Minutes:      integer(c.After, "minutes"),
 		WorkDate:     str(c.After, "work_date"),
 		Description:  optStr(c.After, "description"),
+		Keep:         kept(c, "description"),
 		Row:          c.After,
 	}
+	// Every operation of an entry may add its talent to the project (when the
+	// entry is not in Align yet): a use of the membership.
+	touches := []string{entryKey(id), membershipUse(p.ProjectID, p.TalentID)}
 	status := str(c.After, "status")
 	var ops []Op
 	if c.Op == "c" {
@@ -82,13 +137,13 @@ func translateEntry(c Change) []Op {
 		if p.AdjustmentOf != "" {
 			deps = append(deps, entryKey(p.AdjustmentOf))
 		}
-		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}, DependsOn: deps})
-	} else if changed(c.Before, c.After, "minutes", "work_date", "description") &&
+		ops = append(ops, Op{Kind: EntryCreate, EntityID: id, Payload: p, Touches: touches, DependsOn: deps})
+	} else if changed(c, "minutes", "work_date", "description") &&
 		(editable(status) || (c.Before != nil && editable(str(c.Before, "status")))) {
-		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: []string{entryKey(id)}})
+		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: touches})
 	}
 	if becomes(c, "submitted") {
-		ops = append(ops, Op{Kind: EntrySubmit, EntityID: id, Payload: Payload{EntryID: id, Row: c.After}, Touches: []string{entryKey(id)}})
+		ops = append(ops, submit(c.After))
 	}
 	return ops
 }

@@ -6,7 +6,10 @@ package translate
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Change is one captured row change, as the translator needs it.
@@ -18,6 +21,34 @@ type Change struct {
 	CommitLSN uint64
 	Index     int
 	TsMs      int64 // source commit time, for end-to-end latency
+	// Unchanged names the columns After lacks because PostgreSQL did not send
+	// them again: large (TOASTed) values that this update left as they were.
+	Unchanged []string
+}
+
+// Filled returns the change with its unchanged columns taken from the old
+// row. Those the old row lacks too stay absent from After: their value is
+// unknown, and the translation leaves their Align fields alone.
+func (c Change) Filled() Change {
+	cloned := false
+	for _, col := range c.Unchanged {
+		v, ok := c.Before[col]
+		if _, there := c.After[col]; !ok || there || c.After == nil {
+			continue
+		}
+		if !cloned { // the caller's row stays as it was
+			c.After, cloned = maps.Clone(c.After), true
+		}
+		c.After[col] = v
+	}
+	return c
+}
+
+// unknown reports whether the change carries no value for col: unchanged,
+// and not found in the old row either.
+func (c Change) unknown(col string) bool {
+	_, there := c.After[col]
+	return !there && slices.Contains(c.Unchanged, col)
 }
 
 // ID is the change's identity: commit LSN and index within its transaction.
@@ -82,10 +113,21 @@ type Payload struct {
 	Status       string  `json:"status,omitempty"` // Align's project status
 	Minutes      int     `json:"minutes,omitempty"`
 	WorkDate     string  `json:"workDate,omitempty"`
+	// Keep names the fields ("title", "description") an update must leave as
+	// Align has them: their Illumera value did not come with the change. Such
+	// a field is never sent, least of all as empty.
+	Keep []string `json:"keep,omitempty"`
+	// Refresh: rewrite the staffing page only if the project is active when
+	// the operation runs (a role or the title changed), never create one for
+	// a project that is not.
+	Refresh bool `json:"refresh,omitempty"`
 	// Row is the source row after the change: what was last synced, for
 	// comparing when a later change arrives without old values.
 	Row map[string]any `json:"row,omitempty"`
 }
+
+// Kept reports whether an update must leave the field as Align has it.
+func (p Payload) Kept(field string) bool { return slices.Contains(p.Keep, field) }
 
 // Op is one Align operation derived from a change.
 type Op struct {
@@ -93,7 +135,10 @@ type Op struct {
 	EntityID string // the Illumera id the operation is about
 	Payload  Payload
 	// Touches are the entity keys this operation changes; DependsOn the keys
-	// whose earlier operations must be done first.
+	// whose earlier operations must be done first. An earlier unfinished
+	// operation P blocks a later Q when a key P touches is one Q touches or
+	// depends on, except that a use key (IsUse) P touches blocks only the
+	// operations that depend on it.
 	Touches   []string
 	DependsOn []string
 }
@@ -111,11 +156,15 @@ func (c Change) EntityID() string {
 }
 
 // TableEntity is the outbox entity type of a synced table's rows: what an
-// update arriving without old values is compared against.
+// update arriving without old values is compared against. A role's
+// operations are its project's page and carry no row: a role update without
+// old values counts as a change.
 func TableEntity(table string) string {
 	switch table {
 	case "projects":
 		return "project"
+	case "project_roles":
+		return "wiki_page"
 	case "engagements":
 		return "project_member"
 	}
@@ -129,18 +178,44 @@ func memberKey(id string) string  { return "member:" + id }
 func entryKey(id string) string   { return "entry:" + id }
 func wikiKey(id string) string    { return "wiki:" + id }
 
-// Submit is the operation that submits an existing entry for approval.
-func Submit(entryID string) Op {
-	return Op{Kind: EntrySubmit, EntityID: entryID, Payload: Payload{EntryID: entryID}, Touches: []string{entryKey(entryID)}}
+// usePrefix marks a use key: touched by operations that need an Align entity
+// to stay while they run, without changing it. Uses do not wait for one
+// another; an operation that ends the entity depends on its use key, and so
+// waits for every earlier unfinished use.
+const usePrefix = "uses:"
+
+// IsUse reports whether an entity key is a use key.
+func IsUse(key string) bool { return strings.HasPrefix(key, usePrefix) }
+
+// membershipUse is the use key of a talent's membership of a project in
+// Align, which several engagements of the talent on the project share: a
+// time entry's operations may add the talent back (the runner makes sure of
+// the membership), so a removal must come after them.
+func membershipUse(projectID, talentID string) string {
+	return usePrefix + "membership:" + projectID + "/" + talentID
+}
+
+// submit is the operation that submits an existing entry for approval.
+func submit(row map[string]any) Op {
+	id := str(row, "id")
+	return Op{Kind: EntrySubmit, EntityID: id, Payload: Payload{EntryID: id, Row: row},
+		Touches: []string{entryKey(id), membershipUse(str(row, "project_id"), str(row, "talent_id"))}}
 }
 
 // Translate maps a change to the Align operations it calls for. It is pure:
 // the same change always gives the same operations. For an update without old
-// values the caller passes what was last synced as c.Before.
+// values the caller passes what was last synced as c.Before; unchanged
+// columns are taken from it (Filled).
 func Translate(c Change) []Op {
-	if c.Op == "t" || c.Op == "d" {
-		return nil // deletes and truncates have no Align counterpart
+	switch {
+	case c.Op == "t":
+		return nil // truncates have no Align counterpart
+	case c.Table == "project_roles":
+		return translateRole(c.Filled()) // a role's deletion changes the staffing plan too
+	case c.Op == "d":
+		return nil // other deletes have no Align counterpart
 	}
+	c = c.Filled()
 	switch c.Table {
 	case "projects":
 		return translateProject(c)
@@ -178,14 +253,18 @@ func integer(row map[string]any, key string) int {
 	return n
 }
 
-// changed reports whether any of keys differs between before and after; with
-// no before everything counts as changed.
-func changed(before, after map[string]any, keys ...string) bool {
-	if before == nil {
+// changed reports whether any of cols differs between the old and the new
+// row; with no old row everything counts as changed. A column whose value is
+// unknown (unchanged, and not in the old row) has not changed.
+func changed(c Change, cols ...string) bool {
+	if c.Before == nil {
 		return true
 	}
-	for _, k := range keys {
-		if str(before, k) != str(after, k) || (before[k] == nil) != (after[k] == nil) {
+	for _, k := range cols {
+		if c.unknown(k) {
+			continue
+		}
+		if str(c.Before, k) != str(c.After, k) || (c.Before[k] == nil) != (c.After[k] == nil) {
 			return true
 		}
 	}
@@ -212,7 +291,7 @@ func EntrySync(row map[string]any) []Op {
 	after["status"] = "draft"
 	ops := Translate(Change{Table: "time_entries", Op: "c", After: after})
 	if str(row, "status") != "draft" {
-		ops = append(ops, Submit(str(row, "id")))
+		ops = append(ops, submit(row))
 	}
 	return ops
 }

@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -26,6 +28,11 @@ func entry(status string, minutes int) map[string]any {
 		"work_date", "2026-11-20", "minutes", minutes, "description", "work", "status", status, "adjustment_of", nil)
 }
 
+func role(status string, hours int) map[string]any {
+	return row("id", "r1", "company_id", "c1", "project_id", "p1", "title", "Go engineer", "hours_per_week", hours,
+		"duration_weeks", 12, "status", status)
+}
+
 func kinds(ops []Op) []Kind {
 	out := []Kind{}
 	for _, o := range ops {
@@ -40,6 +47,10 @@ func TestTranslate(t *testing.T) {
 	retitled := project("open")
 	retitled["title"] = "Radar II"
 	edited := entry("rejected", 90)
+	retitledActive := project("active")
+	retitledActive["title"] = "Radar II"
+	moved := role("open", 20)
+	moved["project_id"] = "p2"
 	tests := []struct {
 		name   string
 		change Change
@@ -51,10 +62,21 @@ func TestTranslate(t *testing.T) {
 		{"project becomes active", Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")}, []Kind{ProjectUpdate, WikiWrite}},
 		{"project already active, other column updated", Change{Table: "projects", Op: "u", Before: project("active"), After: project("active")}, []Kind{}},
 		{"project deleted", Change{Table: "projects", Op: "d", Before: project("draft")}, []Kind{}},
+		{"active project retitled rewrites the staffing page", Change{Table: "projects", Op: "u", Before: project("active"), After: retitledActive}, []Kind{ProjectUpdate, WikiWrite}},
+		{"role added", Change{Table: "project_roles", Op: "c", After: role("open", 20)}, []Kind{WikiWrite}},
+		{"role hours changed", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("open", 30)}, []Kind{WikiWrite}},
+		{"role filled", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("filled", 20)}, []Kind{WikiWrite}},
+		{"role deleted", Change{Table: "project_roles", Op: "d", Before: role("open", 20)}, []Kind{WikiWrite}},
+		{"role moved to another project", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: moved}, []Kind{WikiWrite, WikiWrite}},
+		{"role rewritten as it was", Change{Table: "project_roles", Op: "u", Before: role("open", 20), After: role("open", 20)}, []Kind{}},
 		{"engagement inserted accepted", Change{Table: "engagements", Op: "c", After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
 		{"engagement becomes accepted", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("accepted")}, []Kind{UserInvite, MemberAdd}},
 		{"engagement invited", Change{Table: "engagements", Op: "c", After: engagement("invited")}, []Kind{}},
 		{"engagement accepted to active", Change{Table: "engagements", Op: "u", Before: engagement("accepted"), After: engagement("active")}, []Kind{}},
+		{"engagement inserted active", Change{Table: "engagements", Op: "c", After: engagement("active")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement invited to active", Change{Table: "engagements", Op: "u", Before: engagement("invited"), After: engagement("active")}, []Kind{UserInvite, MemberAdd}},
+		{"engagement active to ended", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")}, []Kind{MemberRemove}},
+		{"engagement active to accepted", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("accepted")}, []Kind{}},
 		{"engagement becomes ended", Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")}, []Kind{MemberRemove}},
 		{"time entry inserted draft", Change{Table: "time_entries", Op: "c", After: entry("draft", 60)}, []Kind{EntryCreate}},
 		{"time entry inserted submitted", Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)}, []Kind{EntryCreate, EntrySubmit}},
@@ -117,5 +139,90 @@ func TestIdempotencyKeyStable(t *testing.T) {
 	}
 	if got := (Change{Table: "companies", After: row("id", "c9")}).CompanyID(); got != "c9" {
 		t.Fatalf("company of a companies row = %q", got)
+	}
+}
+
+func TestStaffingPageOperations(t *testing.T) {
+	for _, c := range []Change{
+		{Table: "project_roles", Op: "c", After: role("open", 20)},
+		{Table: "project_roles", Op: "d", Before: role("open", 20)},
+	} {
+		ops := Translate(c)
+		if len(ops) != 1 || ops[0].EntityID != "p1" || !ops[0].Payload.Refresh ||
+			!reflect.DeepEqual(ops[0].Touches, []string{"wiki:p1"}) || !reflect.DeepEqual(ops[0].DependsOn, []string{"project:p1"}) {
+			t.Fatalf("role %s: %+v, want one refresh of p1's page after the project", c.Op, ops)
+		}
+	}
+	ops := Translate(Change{Table: "projects", Op: "u", Before: project("open"), After: project("active")})
+	if ops[1].Payload.Refresh {
+		t.Fatal("the page written when a project becomes active must be written whatever happens next, not as a refresh")
+	}
+}
+
+// Large values pgoutput does not send again when unchanged (TOAST) come from
+// the old row, or, unknown, are never sent.
+func TestUnchangedLargeValues(t *testing.T) {
+	without := func(r map[string]any, cols ...string) map[string]any {
+		out := maps.Clone(r)
+		for _, c := range cols {
+			delete(out, c)
+		}
+		return out
+	}
+	// A column outside the synced ones changed: no call at all.
+	after := without(project("active"), "title", "description")
+	after["start_date"] = "2026-12-01"
+	c := Change{Table: "projects", Op: "u", Before: project("active"), After: after, Unchanged: []string{"title", "description"}}
+	if got := kinds(Translate(c)); len(got) != 0 {
+		t.Fatalf("unchanged large title and description: %v, want no operation", got)
+	}
+	if _, there := after["title"]; there {
+		t.Fatal("Translate changed the caller's row")
+	}
+	// The status changed: the update carries the title and description of the old row.
+	c.After = without(project("completed"), "title", "description")
+	ops := Translate(c)
+	if len(ops) != 1 || ops[0].Payload.Title != "Radar" || ops[0].Payload.Description == nil ||
+		*ops[0].Payload.Description != "Build it" || len(ops[0].Payload.Keep) != 0 || ops[0].Payload.Row["title"] != "Radar" {
+		t.Fatalf("status change with unchanged large values: %+v", ops)
+	}
+	// No old row: the update leaves them as Align has them.
+	c.Before = nil
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Kind != ProjectUpdate || !reflect.DeepEqual(ops[0].Payload.Keep, []string{"title", "description"}) {
+		t.Fatalf("update without old values: %+v, want a project update keeping title and description", ops)
+	}
+
+	// An entry's minutes change, then its submission, with the description unchanged.
+	c = Change{Table: "time_entries", Op: "u", Before: entry("draft", 60), After: without(entry("draft", 75), "description"), Unchanged: []string{"description"}}
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Kind != EntryUpdate || ops[0].Payload.Description == nil || *ops[0].Payload.Description != "work" {
+		t.Fatalf("minutes edit: %+v, want an update carrying the old description", ops)
+	}
+	c.After = without(entry("submitted", 60), "description")
+	if got := kinds(Translate(c)); !reflect.DeepEqual(got, []Kind{EntrySubmit}) {
+		t.Fatalf("submission with an unchanged description = %v, want the submission alone", got)
+	}
+	c.Before, c.After = nil, without(entry("draft", 75), "description")
+	ops = Translate(c)
+	if len(ops) != 1 || ops[0].Payload.Description != nil || !ops[0].Payload.Kept("description") {
+		t.Fatalf("edit without old values: %+v, want an update keeping the description", ops)
+	}
+}
+
+// A removal waits for the earlier operations of entries that use the
+// membership; entries do not wait for one another (see pipeline's blocking
+// rule).
+func TestMembershipUses(t *testing.T) {
+	create := Translate(Change{Table: "time_entries", Op: "c", After: entry("submitted", 60)})
+	remove := Translate(Change{Table: "engagements", Op: "u", Before: engagement("active"), After: engagement("ended")})[0]
+	use := "uses:membership:p1/t1"
+	for _, op := range create {
+		if !slices.Contains(op.Touches, use) || slices.Contains(op.DependsOn, use) {
+			t.Fatalf("%s touches %v, depends on %v: want it to use %s", op.Kind, op.Touches, op.DependsOn, use)
+		}
+	}
+	if !slices.Contains(remove.DependsOn, use) || !IsUse(use) || IsUse("member:e1") {
+		t.Fatalf("member removal depends on %v, want %s", remove.DependsOn, use)
 	}
 }
