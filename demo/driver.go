@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,9 +19,6 @@ type driver struct {
 	start     time.Time // the workload's start, t=0 of the progress lines
 	changes   atomic.Int64
 	managed   atomic.Int64
-	// incident holds the ids of companies in an incident (see incident.run):
-	// their Align managers stand still and their engagements do not end.
-	incident sync.Map
 }
 
 func newDriver(w *world, companies []company, seed uint64) *driver {
@@ -52,9 +48,7 @@ func (d *driver) run(ctx context.Context) {
 			}
 		case <-manage.C:
 			for _, c := range d.companies {
-				if !d.inIncident(c) {
-					d.manage(ctx, c)
-				}
+				d.manage(ctx, c)
 			}
 		}
 	}
@@ -101,20 +95,12 @@ func (d *driver) act(ctx context.Context, c company) error {
 	case r < 97:
 		return d.adjust(ctx, c)
 	default:
-		if d.inIncident(c) {
-			return nil
-		}
 		if e := d.pick(ctx, `SELECT id::text FROM engagements WHERE company_id = $1 AND status = 'accepted'
 			AND (SELECT count(*) FROM engagements x WHERE x.company_id = $1 AND x.status = 'accepted') > 2`, c.ID); e != "" {
 			return d.exec(ctx, `UPDATE engagements SET status = 'ended', updated_at = now() WHERE id = $1`, e)
 		}
 	}
 	return nil
-}
-
-func (d *driver) inIncident(c company) bool {
-	_, ok := d.incident.Load(c.ID)
-	return ok
 }
 
 var roleTitles = []string{"Backend engineer", "Data analyst", "Cloud architect", "Security engineer", "Program manager", "QA lead"}
