@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
@@ -197,8 +199,8 @@ func witnessChanges(t *testing.T, env *testenv.Env, slot string) []expectedChang
 
 // delivered is the CDC topic read from the start.
 type delivered struct {
-	records []change
-	first   map[string]change // by change ID: the earliest delivery
+	records []consumed
+	first   map[string]consumed // by change ID: the earliest delivery
 }
 
 func readAll(t *testing.T, env *testenv.Env) delivered {
@@ -214,17 +216,17 @@ func readAll(t *testing.T, env *testenv.Env) delivered {
 	var total int64
 	offs.Each(func(o kadm.ListedOffset) { total += o.Offset })
 	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
-	recs := r.waitChanges(t, 60*time.Second, "the whole topic", func(cs []change) bool { return int64(len(cs)) >= total })
+	recs := r.waitChanges(t, 60*time.Second, "the whole topic", func(cs []consumed) bool { return int64(len(cs)) >= total })
 	sort.Slice(recs, func(i, j int) bool {
 		if recs[i].Partition != recs[j].Partition {
 			return recs[i].Partition < recs[j].Partition
 		}
 		return recs[i].Offset < recs[j].Offset
 	})
-	d := delivered{records: recs, first: map[string]change{}}
+	d := delivered{records: recs, first: map[string]consumed{}}
 	for _, c := range recs {
-		if _, seen := d.first[c.Env.ID()]; !seen {
-			d.first[c.Env.ID()] = c
+		if _, seen := d.first[c.Env.ID().String()]; !seen {
+			d.first[c.Env.ID().String()] = c
 		}
 	}
 	return d
@@ -234,9 +236,9 @@ func checkCoverage(t *testing.T, expected []expectedChange, d delivered) {
 	t.Helper()
 	missing := 0
 	for _, e := range expected {
-		if _, ok := d.first[ChangeID(e.commitLSN, e.index)]; !ok {
+		if _, ok := d.first[change.ID{CommitLSN: e.commitLSN, Index: e.index}.String()]; !ok {
 			if missing < 10 {
-				t.Errorf("committed change %s is not in Kafka", ChangeID(e.commitLSN, e.index))
+				t.Errorf("committed change %s is not in Kafka", change.ID{CommitLSN: e.commitLSN, Index: e.index}.String())
 			}
 			missing++
 		}
@@ -257,7 +259,7 @@ func checkConfirmedNeverAhead(t *testing.T, expected []expectedChange, d deliver
 			if e.commitLSN >= uint64(s.confirmed) {
 				break
 			}
-			c := d.first[ChangeID(e.commitLSN, e.index)]
+			c := d.first[change.ID{CommitLSN: e.commitLSN, Index: e.index}.String()]
 			if c.Offset >= s.ends[c.Partition] {
 				t.Fatalf("confirmed_flush_lsn %s was ahead of Kafka: change %s reached partition %d at offset %d, end offset then %d",
 					s.confirmed, c.Env.ID(), c.Partition, c.Offset, s.ends[c.Partition])
@@ -270,8 +272,8 @@ func checkConfirmedNeverAhead(t *testing.T, expected []expectedChange, d deliver
 // (redeliveries after a crash repeat a prefix, they never overtake).
 func checkFirstDeliveryOrder(t *testing.T, d delivered) {
 	t.Helper()
-	last := map[string]Envelope{}
-	seen := map[string]bool{}
+	last := map[string]change.Envelope{}
+	seen := map[change.ID]bool{}
 	for _, c := range d.records {
 		id := c.Env.ID()
 		if seen[id] {

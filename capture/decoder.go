@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"encoding/binary"
 	"errors"
@@ -135,13 +137,13 @@ func (d *decoder) handleTruncate(walStart pglogrepl.LSN, data []byte) error {
 		index := d.cur.next
 		d.cur.next++
 		if !ok {
-			d.deadLetter(nil, index, OpTruncate, walStart, nil, fmt.Errorf("truncate of relation %d before its Relation message", id))
+			d.deadLetter(nil, index, change.OpTruncate, walStart, nil, fmt.Errorf("truncate of relation %d before its Relation message", id))
 			continue
 		}
 		rel.events[3].Inc()
 		d.buf = append(d.buf[:0], `{"before":null,"after":null`...)
-		d.buf = d.appendTrailer(d.buf, rel, walStart, OpTruncate, index, nil)
-		d.emit(rel, index, OpTruncate, walStart, rel.header, d.buf)
+		d.buf = d.appendTrailer(d.buf, rel, walStart, change.OpTruncate, index, nil)
+		d.emit(rel, index, change.OpTruncate, walStart, rel.header, d.buf)
 	}
 	return nil
 }
@@ -178,20 +180,20 @@ func (d *decoder) handleRow(walStart pglogrepl.LSN, data []byte) error {
 func rowOp(b byte) string {
 	switch b {
 	case 'I':
-		return OpCreate
+		return change.OpCreate
 	case 'U':
-		return OpUpdate
+		return change.OpUpdate
 	}
-	return OpDelete
+	return change.OpDelete
 }
 
 func opSlot(op string) int {
 	switch op {
-	case OpCreate:
+	case change.OpCreate:
 		return 0
-	case OpUpdate:
+	case change.OpUpdate:
 		return 1
-	case OpDelete:
+	case change.OpDelete:
 		return 2
 	}
 	return 3

@@ -1,14 +1,15 @@
 // Package capture streams the changes of Illumera's synced tables from
 // PostgreSQL's logical replication (pgoutput, read with pglogrepl) into the
-// Kafka topic illumera.cdc (kafka-go), one Debezium-style Envelope per row
-// change, keyed by company_id.
+// Kafka topic illumera.cdc (kafka-go), one Debezium-style envelope per row change
+// (package change), keyed by company_id.
 //
 // Invariant: the flush position capture confirms to PostgreSQL is the end of
 // a transaction that Kafka has acknowledged completely, together with every
 // transaction before it. Nothing is confirmed on receipt; write, flush and
 // apply are always set explicitly. Whatever is killed when, a committed
 // change is either in Kafka or still in the slot, and is delivered again from
-// there: consumers dedupe on Envelope.ID (commit LSN and index).
+// there: consumers dedupe on the change's identity (change.ID: commit LSN and
+// index).
 //
 // The replication loop (stream.go) is listen → handleKeepalive /
 // handleXLogData / sendStandbyStatus. The decoder (decoder.go, encode.go,

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -103,24 +105,13 @@ func (d *decoder) message(topic string, table []byte, index int, key, value, err
 		n = 4
 	}
 	headers := d.arena.headers(n)
-	headers[0] = kafka.Header{Key: HeaderTable, Value: table}
-	headers[1] = kafka.Header{Key: HeaderCommitLSN, Value: d.cur.commitHeader}
-	headers[2] = kafka.Header{Key: HeaderIndex, Value: block[k:i:i]}
+	headers[0] = kafka.Header{Key: change.HeaderTable, Value: table}
+	headers[1] = kafka.Header{Key: change.HeaderCommitLSN, Value: d.cur.commitHeader}
+	headers[2] = kafka.Header{Key: change.HeaderIndex, Value: block[k:i:i]}
 	if errHeader != nil {
-		headers[3] = kafka.Header{Key: HeaderError, Value: errHeader}
+		headers[3] = kafka.Header{Key: change.HeaderError, Value: errHeader}
 	}
 	return kafka.Message{Topic: topic, Key: block[:k:k], Value: block[i:], Headers: headers, WriterData: d.cur}
-}
-
-// DeadLetter is the value of a message on the dead-letter topic: where the
-// change comes from and why it could not be encoded. The row itself is not
-// repeated; replaying the source position shows it.
-type DeadLetter struct {
-	Error  string `json:"error"`
-	Source Source `json:"source"`
-	Op     string `json:"op"`
-	Index  int    `json:"index"`
-	TsMs   int64  `json:"ts_ms"`
 }
 
 const maxErrorHeader = 1000
@@ -129,7 +120,7 @@ const maxErrorHeader = 1000
 // keeps its index, so the change's identity is the same on both topics.
 func (d *decoder) deadLetter(rel *relation, index int, op string, walStart pglogrepl.LSN, key []byte, cause error) {
 	t := d.cur
-	src := Source{Connector: Connector, DB: d.rels.db, Table: "unknown", LSN: uint64(walStart),
+	src := change.Source{Connector: change.Connector, DB: d.rels.db, Table: "unknown", LSN: uint64(walStart),
 		CommitLSN: uint64(t.commitLSN), TxID: t.xid, TsMs: t.commitTime.UnixMilli()}
 	if rel != nil {
 		src.Schema, src.Table = rel.schema, rel.table
@@ -141,7 +132,7 @@ func (d *decoder) deadLetter(rel *relation, index int, op string, walStart pglog
 	if len(msg) > maxErrorHeader {
 		msg = msg[:maxErrorHeader]
 	}
-	value, _ := json.Marshal(DeadLetter{Error: msg, Source: src, Op: op, Index: index, TsMs: d.now().UnixMilli()})
+	value, _ := json.Marshal(change.DeadLetter{Error: msg, Source: src, Op: op, Index: index, TsMs: d.now().UnixMilli()})
 	if len(key) == 0 {
 		key = []byte(src.Table)
 	}

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"strings"
 	"testing"
 	"time"
@@ -28,10 +30,10 @@ func TestUnencodableChangeGoesToDLQ(t *testing.T) {
 	after := currentLSN(t, env)
 
 	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic, testenv.DLQTopic)
-	got := r.waitChanges(t, 30*time.Second, "one DLQ and one CDC message", func(cs []change) bool {
+	got := r.waitChanges(t, 30*time.Second, "one DLQ and one CDC message", func(cs []consumed) bool {
 		return len(cs) >= 2
 	})
-	var dlq, cdc *change
+	var dlq, cdc *consumed
 	for i := range got {
 		switch got[i].Topic {
 		case testenv.DLQTopic:
@@ -43,7 +45,7 @@ func TestUnencodableChangeGoesToDLQ(t *testing.T) {
 	if dlq == nil || cdc == nil {
 		t.Fatalf("want one message on each topic, got %+v", got)
 	}
-	if !strings.Contains(dlq.Headers[HeaderError], "exceeds the 4096-byte message limit") || dlq.Key != company || dlq.Headers[HeaderTable] != "capture_big" {
+	if !strings.Contains(dlq.Headers[change.HeaderError], "exceeds the 4096-byte message limit") || dlq.Key != company || dlq.Headers[change.HeaderTable] != "capture_big" {
 		t.Errorf("DLQ message: key %q, headers %v", dlq.Key, dlq.Headers)
 	}
 	if cdc.Env.After["id"].(interface{ String() string }).String() != "2" {
@@ -105,7 +107,7 @@ func TestSlowKafkaBoundsInflight(t *testing.T) {
 
 	var peak float64
 	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
-	r.waitChanges(t, 60*time.Second, "300 changes through a slow broker", func(cs []change) bool {
+	r.waitChanges(t, 60*time.Second, "300 changes through a slow broker", func(cs []consumed) bool {
 		peak = max(peak, gaugeValue(t, c.reg, "alignsync_capture_inflight_bytes"))
 		return len(forTable(cs, "companies")) >= 300
 	})

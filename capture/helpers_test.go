@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -156,9 +158,9 @@ func currentLSN(t *testing.T, env *testenv.Env) pglogrepl.LSN {
 	return lsn
 }
 
-// change is one consumed message, decoded.
-type change struct {
-	Env       Envelope
+// consumed is one consumed message, decoded.
+type consumed struct {
+	Env       change.Envelope
 	Key       string
 	Headers   map[string]string
 	Partition int32
@@ -170,7 +172,7 @@ type change struct {
 type reader struct {
 	cl      *kgo.Client
 	mu      sync.Mutex
-	changes []change
+	changes []consumed
 }
 
 func newReader(t *testing.T, brokers []string, topics ...string) *reader {
@@ -202,8 +204,8 @@ func (r *reader) poll(t *testing.T) {
 	})
 }
 
-func decodeRecord(t *testing.T, rec *kgo.Record) change {
-	c := change{Key: string(rec.Key), Headers: map[string]string{}, Partition: rec.Partition, Offset: rec.Offset, Topic: rec.Topic}
+func decodeRecord(t *testing.T, rec *kgo.Record) consumed {
+	c := consumed{Key: string(rec.Key), Headers: map[string]string{}, Partition: rec.Partition, Offset: rec.Offset, Topic: rec.Topic}
 	for _, h := range rec.Headers {
 		c.Headers[h.Key] = string(h.Value)
 	}
@@ -219,9 +221,9 @@ func decodeRecord(t *testing.T, rec *kgo.Record) change {
 
 // waitChanges polls until match holds for the changes read so far and
 // returns them.
-func (r *reader) waitChanges(t *testing.T, timeout time.Duration, what string, match func([]change) bool) []change {
+func (r *reader) waitChanges(t *testing.T, timeout time.Duration, what string, match func([]consumed) bool) []consumed {
 	t.Helper()
-	var out []change
+	var out []consumed
 	eventually(t, timeout, what, func() (bool, error) {
 		r.poll(t)
 		r.mu.Lock()
@@ -233,8 +235,8 @@ func (r *reader) waitChanges(t *testing.T, timeout time.Duration, what string, m
 }
 
 // forTable keeps the CDC changes of one table.
-func forTable(cs []change, table string) []change {
-	var out []change
+func forTable(cs []consumed, table string) []consumed {
+	var out []consumed
 	for _, c := range cs {
 		if c.Topic == testenv.CDCTopic && c.Env.Source.Table == table {
 			out = append(out, c)
@@ -243,8 +245,8 @@ func forTable(cs []change, table string) []change {
 	return out
 }
 
-func atLeast(table string, n int) func([]change) bool {
-	return func(cs []change) bool { return len(forTable(cs, table)) >= n }
+func atLeast(table string, n int) func([]consumed) bool {
+	return func(cs []consumed) bool { return len(forTable(cs, table)) >= n }
 }
 
 func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {

@@ -32,7 +32,7 @@ func TestReconnectAfterLostConnection(t *testing.T) {
 	// The reconnect may send again what was produced but not yet confirmed:
 	// wait for every row, not for a count of messages.
 	names := map[string]bool{}
-	r.waitChanges(t, 30*time.Second, "the 10 rows", func(cs []change) bool {
+	r.waitChanges(t, 30*time.Second, "the 10 rows", func(cs []consumed) bool {
 		clear(names)
 		for _, ch := range forTable(cs, "companies") {
 			names[ch.Env.After["name"].(string)] = true

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"fmt"
 	"testing"
@@ -60,8 +62,8 @@ func TestOrderWithinCompany(t *testing.T) {
 	}
 
 	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
-	got := r.waitChanges(t, 30*time.Second, fmt.Sprintf("%d changes", total), func(cs []change) bool { return len(cs) >= total })
-	byKey := map[string][]change{}
+	got := r.waitChanges(t, 30*time.Second, fmt.Sprintf("%d changes", total), func(cs []consumed) bool { return len(cs) >= total })
+	byKey := map[string][]consumed{}
 	for _, c := range got {
 		byKey[c.Key] = append(byKey[c.Key], c)
 	}
@@ -70,7 +72,7 @@ func TestOrderWithinCompany(t *testing.T) {
 	}
 }
 
-func checkCompanyOrder(t *testing.T, company string, got []change, want []string) {
+func checkCompanyOrder(t *testing.T, company string, got []consumed, want []string) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("company %s: %d changes, want %d", company, len(got), len(want))
@@ -92,7 +94,7 @@ func checkCompanyOrder(t *testing.T, company string, got []change, want []string
 }
 
 // idLess orders changes by (commit LSN, index): commit order.
-func idLess(a, b Envelope) bool {
+func idLess(a, b change.Envelope) bool {
 	if a.Source.CommitLSN != b.Source.CommitLSN {
 		return a.Source.CommitLSN < b.Source.CommitLSN
 	}

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -77,7 +79,7 @@ func (r *relations) add(ctx context.Context, m *pglogrepl.RelationMessage) error
 		return err
 	}
 	rel.sourceHead = r.sourceHead(rel)
-	for i, op := range []string{OpCreate, OpUpdate, OpDelete, OpTruncate} {
+	for i, op := range []string{change.OpCreate, change.OpUpdate, change.OpDelete, change.OpTruncate} {
 		rel.events[i] = r.metrics.Events.WithLabelValues(rel.table, op)
 	}
 	rel.deadLetters = r.metrics.DeadLetters.WithLabelValues(rel.table)
@@ -124,7 +126,7 @@ func (r *relations) markKey(ctx context.Context, rel *relation, m *pglogrepl.Rel
 }
 
 func (r *relations) sourceHead(rel *relation) []byte {
-	b := []byte(`,"source":{"connector":"` + Connector + `","db":`)
+	b := []byte(`,"source":{"connector":"` + change.Connector + `","db":`)
 	b, _ = pgjson.AppendString(b, []byte(r.db))
 	b = append(b, `,"schema":`...)
 	b, _ = pgjson.AppendString(b, []byte(rel.schema))

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"encoding/json"
 	"reflect"
 	"sort"
@@ -72,10 +74,10 @@ func TestRoundTripEveryColumnType(t *testing.T) {
 	// The truncate is keyed by table name, so it may sit on another partition.
 	sort.Slice(got, func(i, j int) bool { return idLess(got[i].Env, got[j].Env) })
 	updated := copyRow(insertedRow, map[string]any{"i4": json.Number("5"), "flag": false, "body": "changed", "missing": "now set", "doc": []any{}})
-	checkChange(t, got[0], OpCreate, nil, insertedRow, company)
-	checkChange(t, got[1], OpUpdate, insertedRow, updated, company)
-	checkChange(t, got[2], OpDelete, updated, nil, company)
-	checkChange(t, got[3], OpTruncate, nil, nil, "capture_types")
+	checkChange(t, got[0], change.OpCreate, nil, insertedRow, company)
+	checkChange(t, got[1], change.OpUpdate, insertedRow, updated, company)
+	checkChange(t, got[2], change.OpDelete, updated, nil, company)
+	checkChange(t, got[3], change.OpTruncate, nil, nil, "capture_types")
 	checkSource(t, got, dbName(env.DatabaseURL))
 }
 
@@ -91,7 +93,7 @@ func copyRow(base, changes map[string]any) map[string]any {
 }
 
 // checkChange compares an envelope field by field.
-func checkChange(t *testing.T, c change, op string, before, after map[string]any, key string) {
+func checkChange(t *testing.T, c consumed, op string, before, after map[string]any, key string) {
 	t.Helper()
 	if c.Env.Op != op {
 		t.Errorf("op = %q, want %q", c.Env.Op, op)
@@ -130,12 +132,12 @@ func compareRow(t *testing.T, what string, got, want map[string]any) {
 }
 
 // checkSource checks the source block, positions, headers and identities.
-func checkSource(t *testing.T, cs []change, db string) {
+func checkSource(t *testing.T, cs []consumed, db string) {
 	t.Helper()
 	var prevCommit uint64
 	for i, c := range cs {
 		s := c.Env.Source
-		if s.Connector != Connector || s.DB != db || s.Schema != "public" || s.Table != "capture_types" {
+		if s.Connector != change.Connector || s.DB != db || s.Schema != "public" || s.Table != "capture_types" {
 			t.Errorf("change %d: source = %+v", i, s)
 		}
 		if s.LSN == 0 || s.CommitLSN == 0 || s.TxID == 0 || s.LSN > s.CommitLSN {
@@ -151,11 +153,11 @@ func checkSource(t *testing.T, cs []change, db string) {
 		if c.Env.Index != 0 {
 			t.Errorf("change %d: index %d, want 0 (one change per transaction)", i, c.Env.Index)
 		}
-		wantHeaders := map[string]string{HeaderTable: "capture_types", HeaderCommitLSN: strconv.FormatUint(s.CommitLSN, 10), HeaderIndex: "0"}
+		wantHeaders := map[string]string{change.HeaderTable: "capture_types", change.HeaderCommitLSN: strconv.FormatUint(s.CommitLSN, 10), change.HeaderIndex: "0"}
 		if !reflect.DeepEqual(c.Headers, wantHeaders) {
 			t.Errorf("change %d: headers %v, want %v", i, c.Headers, wantHeaders)
 		}
-		if id := c.Env.ID(); id != strconv.FormatUint(s.CommitLSN, 10)+":0" {
+		if id := c.Env.ID().String(); id != strconv.FormatUint(s.CommitLSN, 10)+"/0" {
 			t.Errorf("change %d: ID() = %q", i, id)
 		}
 	}

@@ -117,7 +117,7 @@ func streamOnce(t *testing.T, env *testenv.Env, cfg Config, name string) {
 	c := startCapture(t, cfg)
 	c.waitStreaming(t)
 	mustExec(t, env, `INSERT INTO companies (name) VALUES ($1)`, name)
-	newReader(t, env.Kafka.Brokers, testenv.CDCTopic).waitChanges(t, 30*time.Second, name, func(cs []change) bool {
+	newReader(t, env.Kafka.Brokers, testenv.CDCTopic).waitChanges(t, 30*time.Second, name, func(cs []consumed) bool {
 		for _, ch := range forTable(cs, "companies") {
 			if ch.Env.After["name"] == name {
 				return true

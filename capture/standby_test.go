@@ -33,7 +33,7 @@ func TestStandbyTakesOver(t *testing.T) {
 		mustExec(t, env, `INSERT INTO companies (name) VALUES ($1)`, fmt.Sprintf("row %d", i))
 	}
 	r := newReader(t, env.Kafka.Brokers, testenv.CDCTopic)
-	got := r.waitChanges(t, 60*time.Second, "every row", func(cs []change) bool {
+	got := r.waitChanges(t, 60*time.Second, "every row", func(cs []consumed) bool {
 		names := map[any]bool{}
 		for _, c := range cs {
 			names[c.Env.After["name"]] = true

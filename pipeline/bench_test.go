@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/illumera/alignsync/change"
 )
 
 // Run with: go test -run '^$' -bench . -benchtime 1x ./pipeline
@@ -34,13 +36,9 @@ func (h *harness) benchCompanies(b *testing.B, n int) []benchCompany {
 
 // entryEnvelope is a time-entry insert for company c.
 func (h *harness) entryMessage(c benchCompany, minutes int) kafka.Message {
-	lsn := h.lsn.Add(0x100)
 	row := c.entryRow("draft", minutes)
 	row["id"] = uuid.NewString()
-	now := time.Now().UnixMilli()
-	value := fmt.Sprintf(`{"before":null,"after":%s,"op":"c","index":0,"ts_ms":%d,"source":{"connector":"alignsync","table":"time_entries","schema":"public","commitLsn":%d,"lsn":%d,"ts_ms":%d}}`,
-		mustJSON(row), now, lsn, lsn, now)
-	return kafka.Message{Key: []byte(c.company), Value: []byte(value)}
+	return kafka.Message{Key: []byte(c.company), Value: h.envelope("time_entries", change.OpCreate, nil, row)}
 }
 
 // BenchmarkSinkThroughput: 100 companies, Align (the simulator) without

@@ -17,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/change"
 	"github.com/illumera/alignsync/internal/testenv"
 )
 
@@ -150,6 +151,17 @@ func (h *harness) connect(name string) (companyID string, org alignsim.Org) {
 	return companyID, org
 }
 
+// envelope is the value capture would produce for a change of table.
+func (h *harness) envelope(table, op string, before, after map[string]any) []byte {
+	lsn, now := h.lsn.Add(0x100), time.Now().UnixMilli()
+	value, err := json.Marshal(change.Envelope{Before: before, After: after, Op: op, TsMs: now,
+		Source: change.Source{Connector: change.Connector, Table: table, Schema: "public", CommitLSN: lsn, LSN: lsn, TsMs: now}})
+	if err != nil {
+		panic(err)
+	}
+	return value
+}
+
 func (h *harness) exec(sql string, args ...any) {
 	h.t.Helper()
 	h.env.Exec(h.t, sql, args...)
@@ -158,18 +170,15 @@ func (h *harness) exec(sql string, args ...any) {
 // emit produces one change envelope as capture would, keyed by company.
 func (h *harness) emit(table, op string, before, after map[string]any) {
 	h.t.Helper()
-	lsn := h.lsn.Add(0x100)
 	row := after
 	if row == nil {
 		row = before
 	}
-	value, _ := json.Marshal(map[string]any{"before": before, "after": after, "op": op, "index": 0,
-		"ts_ms":  time.Now().UnixMilli(),
-		"source": map[string]any{"connector": "alignsync", "table": table, "schema": "public", "commitLsn": lsn, "lsn": lsn, "ts_ms": time.Now().UnixMilli()}})
 	key := fmt.Sprint(row["company_id"])
 	if table == "companies" || table == "talent" {
 		key = fmt.Sprint(row["id"])
 	}
+	value := h.envelope(table, op, before, after)
 	if err := h.writer.WriteMessages(context.Background(), kafka.Message{Key: []byte(key), Value: value}); err != nil {
 		h.t.Fatalf("producing: %v", err)
 	}

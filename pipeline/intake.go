@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/illumera/alignsync/change"
 )
 
 // intake moves messages from Kafka into the ledger: it never waits for
@@ -127,9 +129,9 @@ func (in *intake) record(ctx context.Context, batch []kafka.Message) bool {
 // stalls; it must be acknowledged by Kafka before the offset moves past it.
 func (in *intake) deadLetter(ctx context.Context, m kafka.Message, cause error) error {
 	headers := append(append([]kafka.Header{}, m.Headers...),
-		kafka.Header{Key: "error", Value: []byte(cause.Error())},
-		kafka.Header{Key: "source_partition", Value: []byte(strconv.Itoa(m.Partition))},
-		kafka.Header{Key: "source_offset", Value: []byte(strconv.FormatInt(m.Offset, 10))})
+		kafka.Header{Key: change.HeaderError, Value: []byte(cause.Error())},
+		kafka.Header{Key: change.HeaderSourcePartition, Value: []byte(strconv.Itoa(m.Partition))},
+		kafka.Header{Key: change.HeaderSourceOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))})
 	if err := in.dlq.WriteMessages(ctx, kafka.Message{Key: m.Key, Value: m.Value, Headers: headers}); err != nil {
 		return fmt.Errorf("writing partition %d offset %d to %s: %w", m.Partition, m.Offset, in.s.cfg.DLQTopic, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/illumera/alignsync/change"
 	"github.com/illumera/alignsync/connect"
 	"github.com/illumera/alignsync/internal/testenv"
 )
@@ -112,11 +113,7 @@ func (h *harness) connectMany(b *testing.B, n int) (string, []string) {
 
 // message is a change envelope inserting row, keyed by company.
 func (h *harness) message(table string, row map[string]any, company string) kafka.Message {
-	lsn := h.lsn.Add(0x100)
-	now := time.Now().UnixMilli()
-	value := fmt.Sprintf(`{"before":null,"after":%s,"op":"c","index":0,"ts_ms":%d,"source":{"connector":"alignsync","table":%q,"schema":"public","commitLsn":%d,"lsn":%d,"ts_ms":%d}}`,
-		mustJSON(row), now, table, lsn, lsn, now)
-	return kafka.Message{Key: []byte(company), Value: []byte(value)}
+	return kafka.Message{Key: []byte(company), Value: h.envelope(table, change.OpCreate, nil, row)}
 }
 
 // procMemory reads a process's peak and current resident set, in KiB.

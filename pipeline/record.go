@@ -1,49 +1,25 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pglogrepl"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/illumera/alignsync/change"
 	"github.com/illumera/alignsync/pipeline/ledger"
 	"github.com/illumera/alignsync/pipeline/translate"
 )
 
-// envelope is the part of capture's message value the sink reads.
-type envelope struct {
-	Before map[string]any `json:"before"`
-	After  map[string]any `json:"after"`
-	Source struct {
-		Table     string `json:"table"`
-		CommitLSN uint64 `json:"commitLsn"`
-		TsMs      int64  `json:"ts_ms"`
-	} `json:"source"`
-	Op    string `json:"op"`
-	Index int    `json:"index"`
-	// UnchangedToast are the columns After lacks: large values an update did
-	// not change, which pgoutput does not send again.
-	UnchangedToast []string `json:"unchangedToast"`
-}
-
 // decode turns a message value into a Change; numbers stay exact.
 func decode(value []byte) (translate.Change, error) {
-	var e envelope
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	if err := dec.Decode(&e); err != nil {
-		return translate.Change{}, fmt.Errorf("decoding change envelope: %w", err)
+	e, err := change.Decode(value)
+	if err != nil {
+		return translate.Change{}, err
 	}
-	if e.Source.Table == "" || e.Op == "" {
-		return translate.Change{}, errors.New("decoding change envelope: source.table and op are required")
-	}
-	return translate.Change{Table: e.Source.Table, Op: e.Op, Before: e.Before, After: e.After,
-		CommitLSN: e.Source.CommitLSN, Index: e.Index, TsMs: e.Source.TsMs, Unchanged: e.UnchangedToast}, nil
+	return translate.FromEnvelope(e), nil
 }
 
 // batchResult is what one batch of messages recorded: for each message in
@@ -134,7 +110,7 @@ func (s *Sink) operations(ctx context.Context, c translate.Change, company strin
 		s.metrics.skipped(c.Table, "skipped_table")
 		return nil, nil
 	}
-	if c.Op == "u" && c.Before == nil {
+	if c.Op == change.OpUpdate && c.Before == nil {
 		if before == nil {
 			var err error
 			if before, err = s.ledger.LastRecorded(ctx, company, translate.TableEntity(c.Table), c.EntityID()); err != nil {

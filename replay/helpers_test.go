@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,8 +128,8 @@ func (h *harness) emit(table string, after map[string]any) {
 	h.lsn += 0x100
 	ts := h.clock
 	h.clock = h.clock.Add(time.Millisecond)
-	value, _ := json.Marshal(map[string]any{"before": nil, "after": after, "op": "c", "index": 0, "ts_ms": ts.UnixMilli(),
-		"source": map[string]any{"connector": "alignsync", "table": table, "schema": "public", "commitLsn": h.lsn, "lsn": h.lsn, "ts_ms": ts.UnixMilli()}})
+	value, _ := json.Marshal(change.Envelope{After: after, Op: change.OpCreate, TsMs: ts.UnixMilli(),
+		Source: change.Source{Connector: change.Connector, Table: table, Schema: "public", CommitLSN: h.lsn, LSN: h.lsn, TsMs: ts.UnixMilli()}})
 	msg := kafka.Message{Key: []byte(fmt.Sprint(after["company_id"])), Value: value, Time: ts}
 	if err := h.writer.WriteMessages(context.Background(), msg); err != nil {
 		h.t.Fatalf("producing: %v", err)

@@ -1,6 +1,10 @@
 package translate
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/illumera/alignsync/change"
+)
 
 // AlignProjectStatus maps Illumera's project status to Align's.
 func AlignProjectStatus(s string) string {
@@ -26,7 +30,7 @@ func translateProject(c Change) []Op {
 	}
 	var ops []Op
 	switch {
-	case c.Op == "c":
+	case c.Op == change.OpCreate:
 		ops = append(ops, Op{Kind: ProjectCreate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
 	case changed(c, "title", "description", "status"):
 		ops = append(ops, Op{Kind: ProjectUpdate, EntityID: id, Payload: p, Touches: []string{projectKey(id)}})
@@ -45,14 +49,14 @@ func translateProject(c Change) []Op {
 // project is active is known when the operation runs (Payload.Refresh).
 func translateRole(c Change) []Op {
 	row := c.After
-	if c.Op == "d" {
+	if c.Op == change.OpDelete {
 		row = c.Before
 	}
-	if c.Op == "u" && !changed(c, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
+	if c.Op == change.OpUpdate && !changed(c, "project_id", "title", "hours_per_week", "duration_weeks", "status") {
 		return nil
 	}
 	ops := []Op{wikiWrite(str(row, "project_id"), true)}
-	if c.Op == "u" && c.Before != nil && str(c.Before, "project_id") != str(row, "project_id") {
+	if c.Op == change.OpUpdate && c.Before != nil && str(c.Before, "project_id") != str(row, "project_id") {
 		ops = append(ops, wikiWrite(str(c.Before, "project_id"), true)) // moved: it leaves the other page
 	}
 	return ops
@@ -91,14 +95,14 @@ func translateEngagement(c Change) []Op {
 		Row:          c.After,
 	}
 	switch {
-	case live(str(c.After, "status")) && (c.Op == "c" || c.Before == nil || !live(str(c.Before, "status"))):
+	case live(str(c.After, "status")) && (c.Op == change.OpCreate || c.Before == nil || !live(str(c.Before, "status"))):
 		// accepted or straight to active; accepted → active calls for nothing
 		return []Op{
 			{Kind: UserInvite, EntityID: e.TalentID, Payload: e, Touches: []string{userKey(e.TalentID)}},
 			{Kind: MemberAdd, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
 				DependsOn: []string{projectKey(e.ProjectID), userKey(e.TalentID)}},
 		}
-	case c.Op == "u" && becomes(c, "ended"):
+	case c.Op == change.OpUpdate && becomes(c, "ended"):
 		// After the earlier uses of the membership: an entry synced later
 		// would make the talent a member again.
 		return []Op{{Kind: MemberRemove, EntityID: e.EngagementID, Payload: e, Touches: []string{memberKey(e.EngagementID)},
@@ -129,7 +133,7 @@ func translateEntry(c Change) []Op {
 	touches := []string{entryKey(id), membershipUse(p.ProjectID, p.TalentID)}
 	status := str(c.After, "status")
 	var ops []Op
-	if c.Op == "c" {
+	if c.Op == change.OpCreate {
 		if status != "draft" && status != "submitted" {
 			return nil // approved and later statuses come from Align
 		}

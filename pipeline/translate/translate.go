@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/illumera/alignsync/change"
 )
 
 // Change is one captured row change, as the translator needs it.
@@ -51,8 +53,14 @@ func (c Change) unknown(col string) bool {
 	return !there && slices.Contains(c.Unchanged, col)
 }
 
-// ID is the change's identity: commit LSN and index within its transaction.
-func (c Change) ID() string { return fmt.Sprintf("%d/%d", c.CommitLSN, c.Index) }
+// FromEnvelope is the change a message of the change topic carries.
+func FromEnvelope(e change.Envelope) Change {
+	return Change{Table: e.Source.Table, Op: e.Op, Before: e.Before, After: e.After,
+		CommitLSN: e.Source.CommitLSN, Index: e.Index, TsMs: e.Source.TsMs, Unchanged: e.UnchangedToast}
+}
+
+// ID is the change's identity, spelled as the change package spells it.
+func (c Change) ID() string { return change.ID{CommitLSN: c.CommitLSN, Index: c.Index}.String() }
 
 // CompanyID is the tenant the change belongs to, or "" for tables that carry
 // none (talent).
@@ -208,11 +216,11 @@ func submit(row map[string]any) Op {
 // columns are taken from it (Filled).
 func Translate(c Change) []Op {
 	switch {
-	case c.Op == "t":
+	case c.Op == change.OpTruncate:
 		return nil // truncates have no Align counterpart
 	case c.Table == "project_roles":
 		return translateRole(c.Filled()) // a role's deletion changes the staffing plan too
-	case c.Op == "d":
+	case c.Op == change.OpDelete:
 		return nil // other deletes have no Align counterpart
 	}
 	c = c.Filled()
@@ -277,7 +285,7 @@ func becomes(c Change, to string) bool {
 	if str(c.After, "status") != to {
 		return false
 	}
-	return c.Op == "c" || c.Before == nil || str(c.Before, "status") != to
+	return c.Op == change.OpCreate || c.Before == nil || str(c.Before, "status") != to
 }
 
 // EntrySync are the operations that bring one time entry, as its row is now,
@@ -289,7 +297,7 @@ func EntrySync(row map[string]any) []Op {
 		after[k] = v
 	}
 	after["status"] = "draft"
-	ops := Translate(Change{Table: "time_entries", Op: "c", After: after})
+	ops := Translate(Change{Table: "time_entries", Op: change.OpCreate, After: after})
 	if str(row, "status") != "draft" {
 		ops = append(ops, submit(row))
 	}
