@@ -18,8 +18,8 @@ import (
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/capture"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/internal/devenv"
 	"github.com/illumera/alignsync/internal/ops"
-	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/pipeline"
 	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
@@ -45,7 +45,7 @@ type world struct {
 	opts     Options
 	pool     *pgxpool.Pool
 	reg      *prometheus.Registry
-	align    *testenv.Align
+	align    *devenv.Align
 	server   *admin.Server
 	serveURL string
 	token    string // a platform admin's API token, for the demo's own admin API calls
@@ -128,12 +128,12 @@ func (w *world) start(ctx context.Context) error {
 		return err
 	}
 	w.stops = append(w.stops, w.pool.Close)
-	kafka, err := testenv.StartKafka(4, "")
+	kafka, err := devenv.StartKafka(4, "")
 	if err != nil {
 		return err
 	}
 	w.stops = append(w.stops, kafka.Close)
-	if w.align, err = testenv.StartAlign("127.0.0.1:0"); err != nil {
+	if w.align, err = devenv.StartAlign("127.0.0.1:0"); err != nil {
 		return err
 	}
 	w.stops = append(w.stops, w.align.Close)
@@ -160,7 +160,7 @@ func (w *world) database(ctx context.Context) (string, error) {
 		_, err := store.Migrate(ctx, w.opts.DatabaseURL, store.MigrateOptions{Reference: true})
 		return w.opts.DatabaseURL, err
 	}
-	pg, err := testenv.StartPostgres(ctx)
+	pg, err := devenv.StartPostgres(ctx)
 	if err != nil {
 		return "", fmt.Errorf("starting a temporary PostgreSQL (set DATABASE_URL to use your own): %w", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/illumera/alignsync/internal/testenv"
+	"github.com/illumera/alignsync/internal/devenv"
 )
 
 func init() {
@@ -23,7 +23,7 @@ func runAlignsim(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	logger := f.Logger(stderr)
-	a, err := testenv.StartAlign(addr)
+	a, err := devenv.StartAlign(addr)
 	if err != nil {
 		logger.Error("alignsim could not start", slog.Any("error", err))
 		return 1
