@@ -21,7 +21,7 @@ import (
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/internal/testenv"
 )
@@ -40,7 +40,7 @@ type stack struct {
 	url     string // serve's base URL
 	srv     *admin.Server
 	reg     *prometheus.Registry
-	keyring *connect.Keyring
+	keyring *credentials.Keyring
 	logs    *testenv.LogBuffer
 	org     alignsim.Org
 	// seen collects every response body, to search for secrets.
@@ -58,7 +58,7 @@ func newStack(t *testing.T) *stack {
 	if err := ctl.SetWebhookSchedule(context.Background(), []int{50, 100, 200, 400}); err != nil {
 		t.Fatal(err)
 	}
-	kr, err := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
+	kr, err := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
 	if err != nil {
 		t.Fatal(err)
 	}

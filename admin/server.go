@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/internal/ops"
 )
@@ -21,7 +22,7 @@ import (
 // Config assembles the serve router.
 type Config struct {
 	Pool    *pgxpool.Pool
-	Keyring *connect.Keyring
+	Keyring *credentials.Keyring
 	// AlignBaseURL is Align's API root with the version
 	// (https://app.alignsoft.us/api/v1); AlignHTTPClient may be nil.
 	AlignBaseURL    string

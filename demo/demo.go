@@ -17,7 +17,7 @@ import (
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/capture"
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/devenv"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/pipeline"
@@ -169,7 +169,7 @@ func (w *world) database(ctx context.Context) (string, error) {
 	return pg.NewNamedDatabase(ctx, "alignsync_demo")
 }
 
-func secrets() (keyring *connect.Keyring, jwtSecret string, err error) {
+func secrets() (keyring *credentials.Keyring, jwtSecret string, err error) {
 	key := make([]byte, 32)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -178,11 +178,11 @@ func secrets() (keyring *connect.Keyring, jwtSecret string, err error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, "", err
 	}
-	keyring, err = connect.ParseKeyring("demo:" + base64.StdEncoding.EncodeToString(key))
+	keyring, err = credentials.ParseKeyring("demo:" + base64.StdEncoding.EncodeToString(key))
 	return keyring, base64.RawURLEncoding.EncodeToString(secret), err
 }
 
-func (w *world) startServe(ctx context.Context, keyring *connect.Keyring, jwtSecret string) error {
+func (w *world) startServe(ctx context.Context, keyring *credentials.Keyring, jwtSecret string) error {
 	// Listen first: the webhook URL registered with Align needs the real port
 	// when --ops-addr asks for any free one.
 	var handler http.Handler = http.NotFoundHandler()

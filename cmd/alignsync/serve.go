@@ -12,6 +12,7 @@ import (
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
@@ -38,7 +39,7 @@ type serveConfig struct {
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c serveConfig
-	var keyring *connect.Keyring
+	var keyring *credentials.Keyring
 	f := newFlagSet("serve", "Serves Align's webhooks (POST /webhooks/align/{connectionID}), the admin API\n"+
 		"(/api/companies/{companyID}/align/..., JWT-authenticated) and /metrics, /healthz, /readyz on one\n"+
 		"listener. Stateless: run as many instances as needed behind a load balancer.")
@@ -71,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		f.Require(c.encryptionKeys, "encryption-keys")
 		f.Require(c.jwtSecret, "admin-jwt-secret")
 		if c.encryptionKeys != "" {
-			kr, err := connect.ParseKeyring(c.encryptionKeys)
+			kr, err := credentials.ParseKeyring(c.encryptionKeys)
 			if err != nil {
 				for _, line := range strings.Split(err.Error(), "\n") {
 					f.Problem("--encryption-keys: %s", line)
