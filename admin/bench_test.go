@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/internal/testenv"
@@ -169,14 +168,8 @@ func benchTarget(b *testing.B) (*pgxpool.Pool, *credentials.Keyring, string) {
 	}
 	b.Cleanup(pool.Close)
 	kr, _ := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
-	srv, err := admin.NewServer(admin.Config{
-		Pool: pool, Keyring: kr, AlignBaseURL: "http://127.0.0.1:1/api/v1", PublicBaseURL: "http://127.0.0.1",
-		JWTSecret: jwtSecret, Registry: ops.NewRegistry(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	httpSrv, err := ops.Start("127.0.0.1:0", srv, nil)
+	_, handler := newServe(b, pool, kr, "http://127.0.0.1:1/api/v1", "http://127.0.0.1", ops.NewRegistry(), nil)
+	httpSrv, err := ops.Start("127.0.0.1:0", handler, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

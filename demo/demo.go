@@ -2,20 +2,16 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/capture"
 	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/devenv"
@@ -46,7 +42,7 @@ type world struct {
 	pool     *pgxpool.Pool
 	reg      *prometheus.Registry
 	align    *devenv.Align
-	server   *admin.Server
+	creds    *credentials.Store // the keys, for the sink and reconcile
 	serveURL string
 	token    string // a platform admin's API token, for the demo's own admin API calls
 	// jwtSecret signs the demo's tokens (a random secret of this run).
@@ -169,46 +165,6 @@ func (w *world) database(ctx context.Context) (string, error) {
 	return pg.NewNamedDatabase(ctx, "alignsync_demo")
 }
 
-func secrets() (keyring *credentials.Keyring, jwtSecret string, err error) {
-	key := make([]byte, 32)
-	secret := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, "", err
-	}
-	if _, err := rand.Read(secret); err != nil {
-		return nil, "", err
-	}
-	keyring, err = credentials.ParseKeyring("demo:" + base64.StdEncoding.EncodeToString(key))
-	return keyring, base64.RawURLEncoding.EncodeToString(secret), err
-}
-
-func (w *world) startServe(ctx context.Context, keyring *credentials.Keyring, jwtSecret string) error {
-	// Listen first: the webhook URL registered with Align needs the real port
-	// when --ops-addr asks for any free one.
-	var handler http.Handler = http.NotFoundHandler()
-	httpSrv, err := ops.Start(w.opts.OpsAddr, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		handler.ServeHTTP(rw, r)
-	}), w.opts.Logger)
-	if err != nil {
-		return fmt.Errorf("serve: %w (choose another with --ops-addr)", err)
-	}
-	w.stops = append(w.stops, func() { _ = httpSrv.Shutdown() })
-	w.serveURL = "http://" + httpSrv.Addr
-	srv, err := admin.NewServer(admin.Config{Pool: w.pool, Keyring: keyring, AlignBaseURL: w.align.BaseURL,
-		PublicBaseURL: w.serveURL, JWTSecret: jwtSecret, Registry: w.reg, Logger: w.opts.Logger})
-	if err != nil {
-		return err
-	}
-	w.server, handler, w.jwtSecret = srv, srv, jwtSecret
-	w.token, err = admin.IssueToken(jwtSecret, "demo-platform-admin", "", []string{admin.RolePlatformAdmin}, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	w.recon, err = reconcile.New(reconcile.Config{Pool: w.pool, Keys: srv.Connections(), AlignBaseURL: w.align.BaseURL,
-		AlignRatePerMinute: 600, Metrics: reconcile.NewMetrics(w.reg), Logger: w.opts.Logger})
-	return err
-}
-
 func (w *world) startCapture(ctx context.Context, url string, brokers []string) error {
 	cfg := capture.DefaultConfig()
 	cfg.DatabaseURL, cfg.Brokers = url, brokers
@@ -225,7 +181,7 @@ func (w *world) startCapture(ctx context.Context, url string, brokers []string) 
 func (w *world) startSink(ctx context.Context, brokers []string) error {
 	cfg := pipeline.Config{Brokers: brokers, AlignBaseURL: w.align.BaseURL, RetryInterval: 500 * time.Millisecond,
 		StatsInterval: time.Second}
-	s, err := pipeline.New(cfg, w.pool, w.server.Connections(), w.opts.Logger, w.reg)
+	s, err := pipeline.New(cfg, w.pool, w.creds, w.opts.Logger, w.reg)
 	if err != nil {
 		return err
 	}
