@@ -15,7 +15,7 @@ func init() {
 
 func runAlignsim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var addr string
-	f := newFlagSet("alignsim", "Serves an in-memory Align (align-api.md §1–§8) under /api/v1 and its control API\n"+
+	f := newFlagSet("alignsim", "Serves an in-memory Align (docs/align-contract.md §1–§8) under /api/v1 and its control API\n"+
 		"under /_sim (orgs, keys, manager actions, faults, state dump). Bind it to loopback: the\n"+
 		"control API has no authentication.")
 	f.String(&addr, "addr", "ALIGNSYNC_ALIGNSIM_ADDR", "127.0.0.1:8089", "listen address")
