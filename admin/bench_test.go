@@ -21,8 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/illumera/alignsync/admin"
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/store"
@@ -148,7 +147,7 @@ func benchIngest(b *testing.B, workers int, rate float64) {
 
 // benchTarget is the serve to post to, its database and its keyring: an
 // in-process one on the test PostgreSQL, or the one named by the environment.
-func benchTarget(b *testing.B) (*pgxpool.Pool, *connect.Keyring, string) {
+func benchTarget(b *testing.B) (*pgxpool.Pool, *credentials.Keyring, string) {
 	ctx := context.Background()
 	if url := os.Getenv("ALIGNSYNC_BENCH_SERVE_URL"); url != "" {
 		pool, err := store.Open(ctx, os.Getenv("DATABASE_URL"))
@@ -156,7 +155,7 @@ func benchTarget(b *testing.B) (*pgxpool.Pool, *connect.Keyring, string) {
 			b.Fatal(err)
 		}
 		b.Cleanup(pool.Close)
-		kr, err := connect.ParseKeyring(os.Getenv("ALIGNSYNC_ENCRYPTION_KEYS"))
+		kr, err := credentials.ParseKeyring(os.Getenv("ALIGNSYNC_ENCRYPTION_KEYS"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -168,15 +167,9 @@ func benchTarget(b *testing.B) (*pgxpool.Pool, *connect.Keyring, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	kr, _ := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
-	srv, err := admin.NewServer(admin.Config{
-		Pool: pool, Keyring: kr, AlignBaseURL: "http://127.0.0.1:1/api/v1", PublicBaseURL: "http://127.0.0.1",
-		JWTSecret: jwtSecret, Registry: ops.NewRegistry(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	httpSrv, err := ops.Start("127.0.0.1:0", srv, nil)
+	kr, _ := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
+	_, handler := newServe(b, pool, kr, "http://127.0.0.1:1/api/v1", "http://127.0.0.1", ops.NewRegistry(), nil)
+	httpSrv, err := ops.Start("127.0.0.1:0", handler, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +177,7 @@ func benchTarget(b *testing.B) (*pgxpool.Pool, *connect.Keyring, string) {
 	return pool, kr, "http://" + httpSrv.Addr
 }
 
-func benchTenant(b *testing.B, pool *pgxpool.Pool, kr *connect.Keyring) (company, orgID, connID, secret string) {
+func benchTenant(b *testing.B, pool *pgxpool.Pool, kr *credentials.Keyring) (company, orgID, connID, secret string) {
 	ctx := context.Background()
 	company, orgID, connID = uuid.NewString(), uuid.NewString(), uuid.NewString()
 	secret = "whsec_" + base64.StdEncoding.EncodeToString(random(24))

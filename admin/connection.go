@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
@@ -27,7 +28,7 @@ type connectionJSON struct {
 	LastError        *string    `json:"lastError"`
 }
 
-func toConnectionJSON(s connect.Status, company string, failed int64) connectionJSON {
+func toConnectionJSON(s credentials.Status, company string, failed int64) connectionJSON {
 	c := connectionJSON{
 		Status:           s.Status,
 		Summary:          statusSummary(s.Status, failed),
@@ -60,7 +61,7 @@ func statusSummary(status string, failed int64) string {
 
 // connectionAnswer writes the connection with the company's failed
 // operations counted.
-func (s *Server) connectionAnswer(w http.ResponseWriter, r *http.Request, st connect.Status) {
+func (s *Server) connectionAnswer(w http.ResponseWriter, r *http.Request, st credentials.Status) {
 	company := CompanyFrom(r.Context())
 	failed, err := ledger.FailedCount(r.Context(), s.pool, company)
 	if err != nil {
@@ -105,7 +106,7 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
-		s.audit(r, "connect", slog.String("outcome", "connected"))
+		s.audit(r, "connect", slog.String("outcome", credentials.StatusConnected))
 		s.connectionAnswer(w, r, st)
 	}
 }

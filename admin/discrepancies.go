@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/illumera/alignsync/reconcile"
 )
 
 // discrepancyItem is one difference reconciliation found in a project's
@@ -28,7 +30,7 @@ type discrepancyItem struct {
 }
 
 // discrepancyFields are the values a discrepancy's field takes.
-var discrepancyFields = []string{"approved_minutes", "approved_cost_cents"}
+var discrepancyFields = []string{reconcile.FieldApprovedMinutes, reconcile.FieldApprovedCostCents}
 
 // Discrepancy states a listing shows; open is the default.
 const (

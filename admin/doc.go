@@ -1,9 +1,10 @@
 // Package admin serves the JSON admin API of a company's Align integration
 // (connection, outbox, webhook deliveries, reconciliation discrepancies, Retry
 // Failed) behind JWT authentication, the same as server-rendered pages under
-// /admin/ (Company Settings → Integrations → Align, and Admin → Align Sync),
-// and assembles the serve router: the admin API, the pages, the webhook
-// receiver and the operational endpoints.
+// /admin/ (Company Settings → Integrations → Align, and Admin → Align Sync).
+// It builds nothing it depends on: serve (cmd/alignsync) hands it the connect
+// workflow and the webhook receiver, and mounts it with the receiver and the
+// operational endpoints on one router.
 //
 // Invariant: every /api/companies/{companyID} route and every page or form of
 // a company runs only for a verified token whose holder may act on that

@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/internal/testenv"
 )
@@ -40,7 +43,7 @@ type stack struct {
 	url     string // serve's base URL
 	srv     *admin.Server
 	reg     *prometheus.Registry
-	keyring *connect.Keyring
+	keyring *credentials.Keyring
 	logs    *testenv.LogBuffer
 	org     alignsim.Org
 	// seen collects every response body, to search for secrets.
@@ -58,7 +61,7 @@ func newStack(t *testing.T) *stack {
 	if err := ctl.SetWebhookSchedule(context.Background(), []int{50, 100, 200, 400}); err != nil {
 		t.Fatal(err)
 	}
-	kr, err := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
+	kr, err := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,20 +70,47 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(front.Close)
 	logs := &testenv.LogBuffer{}
 	reg := ops.NewRegistry()
-	srv, err := admin.NewServer(admin.Config{
-		Pool: env.Pool, Keyring: kr, AlignBaseURL: ctl.APIBaseURL(), PublicBaseURL: front.URL,
-		JWTSecret: jwtSecret, Registry: reg,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler = srv
+	srv, handler := newServe(t, env.Pool, kr, ctl.APIBaseURL(), front.URL, reg,
+		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	org, err := ctl.CreateOrg(context.Background(), "Acme", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &stack{t: t, env: env, pool: env.Pool, ctl: ctl, url: front.URL, srv: srv, reg: reg, keyring: kr, logs: logs, org: org}
+}
+
+// newServe assembles serve's listener as cmd/alignsync's serve does: the
+// connect workflow, the webhook receiver on the credential store, the admin
+// server, and one router with the operational endpoints.
+func newServe(t testing.TB, pool *pgxpool.Pool, kr *credentials.Keyring, alignBaseURL, publicURL string,
+	reg *prometheus.Registry, logger *slog.Logger) (*admin.Server, http.Handler) {
+	t.Helper()
+	conns, err := connect.NewService(connect.Config{Pool: pool, Keyring: kr, NewClient: connect.NewClientFactory(alignBaseURL, nil),
+		PublicBaseURL: publicURL, Logger: logger, Metrics: connect.NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := credentials.New(pool, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiver, err := ingest.NewReceiver(ingest.Config{Pool: pool, Connections: store, Metrics: ingest.NewMetrics(reg), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := admin.NewServer(admin.Config{Pool: pool, Connections: conns, Deliveries: receiver, JWTSecret: jwtSecret,
+		Registry: reg, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mux.NewRouter()
+	opsHandler := ops.Handler(reg, srv.Ready)
+	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+		r.Handle(p, opsHandler).Methods(http.MethodGet)
+	}
+	receiver.Register(r)
+	srv.Register(r)
+	return srv, r
 }
 
 func random(n int) []byte {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
@@ -154,10 +155,8 @@ type deliveryItem struct {
 	Note        *string    `json:"note"`
 }
 
-var deliveryStatuses = []string{"received", "processed", "failed"}
-
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	listing(s, w, r, deliveryStatuses, s.deliveriesPage)
+	listing(s, w, r, ingest.DeliveryStatuses, s.deliveriesPage)
 }
 
 // deliveriesPage is one page of the company's webhook deliveries, newest first.
@@ -206,7 +205,7 @@ func (s *Server) retryOutbox(w http.ResponseWriter, r *http.Request) {
 
 // retryDeliveries processes the company's failed webhook deliveries again.
 func (s *Server) retryDeliveries(w http.ResponseWriter, r *http.Request) {
-	res, err := s.receiver.RetryFailed(r.Context(), CompanyFrom(r.Context()))
+	res, err := s.deliveries.RetryFailed(r.Context(), CompanyFrom(r.Context()))
 	if err != nil {
 		s.internalError(w, r, err)
 		return

@@ -9,13 +9,14 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
 // integrationView is Company Settings → Integrations → Align.
 type integrationView struct {
 	chrome
-	Conn connect.Status
+	Conn credentials.Status
 	// Failed counts the company's failed operations, shown next to the
 	// status with the Retry Failed button.
 	Failed int64
@@ -32,10 +33,10 @@ type fieldError struct {
 
 // Connected reports a working connection: a Replace key form instead of the
 // connect form, and a Disconnect button.
-func (v integrationView) Connected() bool { return v.Conn.Status == connect.StatusConnected }
+func (v integrationView) Connected() bool { return v.Conn.Status == credentials.StatusConnected }
 
 // CanDisconnect reports a connection that still holds a key.
-func (v integrationView) CanDisconnect() bool { return v.Conn.Status != connect.StatusDisconnected }
+func (v integrationView) CanDisconnect() bool { return v.Conn.Status != credentials.StatusDisconnected }
 
 // notices are the messages a redirect after a change may ask for; only
 // these fixed texts can be shown.
@@ -111,12 +112,12 @@ func (p *pages) connect(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		p.fail(w, r, err)
 	default:
-		p.s.audit(r, "connect", slog.String("outcome", "connected"), slog.Bool("start_over", opts.StartOver))
+		p.s.audit(r, "connect", slog.String("outcome", credentials.StatusConnected), slog.Bool("start_over", opts.StartOver))
 		notice := "connected"
 		switch {
 		case opts.StartOver && !strings.EqualFold(before.OrganizationID, opts.StartOverOrganization):
 			notice = "started-over"
-		case before.Status == connect.StatusConnected:
+		case before.Status == credentials.StatusConnected:
 			notice = "key-replaced"
 		}
 		http.Redirect(w, r, companyRef{ID: company}.IntegrationURL()+"?notice="+notice, http.StatusSeeOther)
@@ -127,7 +128,7 @@ func (p *pages) connect(w http.ResponseWriter, r *http.Request) {
 // organization: it names both and repeats the consequences.
 type startOverView struct {
 	chrome
-	Conn     connect.Status
+	Conn     credentials.Status
 	Previous string // the organization the links point into
 	New      string // the key's organization
 	Links    int
@@ -158,7 +159,7 @@ func (p *pages) confirmStartOver(w http.ResponseWriter, r *http.Request, ses ses
 // disconnectView is the confirmation step before a disconnect.
 type disconnectView struct {
 	chrome
-	Conn connect.Status
+	Conn credentials.Status
 }
 
 func (p *pages) confirmDisconnect(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +178,7 @@ func (p *pages) confirmDisconnect(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	if st.Status == connect.StatusDisconnected {
+	if st.Status == credentials.StatusDisconnected {
 		http.Redirect(w, r, ref.IntegrationURL(), http.StatusSeeOther)
 		return
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 func renderPage(t *testing.T, name string, data any) string {
@@ -49,30 +49,30 @@ func TestTemplatesRender(t *testing.T) {
 		want       []string
 		notWant    []string
 	}{
-		{"never connected", "integration.html", integrationView{chrome: ch, Conn: connect.Status{Status: "disconnected"}},
+		{"never connected", "integration.html", integrationView{chrome: ch, Conn: credentials.Status{Status: "disconnected"}},
 			[]string{`id="connection-status" class="status status-disconnected">Disconnected<`, `type="password"`,
 				`<label for="api_key">API key</label>`, `name="csrf_token" value="csrf-value"`, `>Save</button>`,
 				`<th scope="row">Status</th>`, `Acme &lt;Federal&gt;`, `class="skip-link" href="#main"`},
 			[]string{`id="disconnect"`, `api_key_error`}},
-		{"refused key", "integration.html", integrationView{chrome: ch, Conn: connect.Status{Status: "disconnected"},
+		{"refused key", "integration.html", integrationView{chrome: ch, Conn: credentials.Status{Status: "disconnected"},
 			KeyError: &fieldError{Message: "This API key is project-scoped", Fix: "Mint a new key at Align with Organization scope"}},
 			[]string{`<p class="field-error" id="api_key_error">This API key is project-scoped</p>`,
 				`aria-describedby="api_key_hint api_key_error api_key_fix"`, `aria-invalid="true"`},
 			nil},
 		{"connected", "integration.html", integrationView{chrome: ch, Notice: notices["connected"],
-			Conn: connect.Status{Status: "connected", KeyLast4: "WXYZ", OrganizationID: "org-1", LastSyncedAt: &synced}},
+			Conn: credentials.Status{Status: "connected", KeyLast4: "WXYZ", OrganizationID: "org-1", LastSyncedAt: &synced}},
 			[]string{`>Connected<`, `…WXYZ`, `<code>org-1</code>`, `id="disconnect"`,
 				`<time datetime="2026-11-26T14:05:00Z" title="2026-11-26 14:05:00 UTC">2026-11-26 14:05:00 UTC</time>`,
 				`role="status"`, `<h2 id="replace-heading">Replace key</h2>`, `<label for="api_key">New API key</label>`,
 				`type="password"`, `name="csrf_token" value="csrf-value"`, `id="replace-key">Replace key</button>`},
 			[]string{`id="save"`, `id="connect-heading"`, `api_key_error`}},
 		{"replacement refused", "integration.html", integrationView{chrome: ch,
-			Conn:     connect.Status{Status: "connected", KeyLast4: "WXYZ", OrganizationID: "org-1"},
+			Conn:     credentials.Status{Status: "connected", KeyLast4: "WXYZ", OrganizationID: "org-1"},
 			KeyError: &fieldError{Message: "Webhook registration failed", Fix: "Contact your Align organization admin"}},
 			[]string{`<p class="field-error" id="api_key_error">Webhook registration failed</p>`, `id="replace-key"`,
 				`aria-describedby="api_key_hint api_key_error api_key_fix"`, `aria-invalid="true"`},
 			[]string{`id="save"`}},
-		{"start over", "startover.html", startOverView{chrome: ch, Conn: connect.Status{Status: "connected", OrganizationID: "org-a"},
+		{"start over", "startover.html", startOverView{chrome: ch, Conn: credentials.Status{Status: "connected", OrganizationID: "org-a"},
 			Previous: "org-a", New: "org-b", Links: 12, Message: "This API key belongs to Align organization org-b " + hostile},
 			[]string{`<h1>Start over in another Align organization?</h1>`, `<code id="previous-organization">org-a</code>`,
 				`<code id="new-organization">org-b</code>`, `The 12 entity links into <code>org-a</code> are retired`,
@@ -82,10 +82,10 @@ func TestTemplatesRender(t *testing.T) {
 				`&lt;script&gt;`, `method="post"`},
 			[]string{hostile}},
 		{"error", "integration.html", integrationView{chrome: ch,
-			Conn: connect.Status{Status: "error", KeyLast4: "WXYZ", LastError: hostile}},
+			Conn: credentials.Status{Status: "error", KeyLast4: "WXYZ", LastError: hostile}},
 			[]string{`>Error<`, `>Reconnect</h2>`, `&lt;script&gt;`, `Retry Failed`},
 			[]string{hostile}},
-		{"disconnect", "disconnect.html", disconnectView{chrome: ch, Conn: connect.Status{Status: "connected"}},
+		{"disconnect", "disconnect.html", disconnectView{chrome: ch, Conn: credentials.Status{Status: "connected"}},
 			[]string{`<h1>Disconnect Align?</h1>`, `method="post"`, `name="csrf_token" value="csrf-value"`, `id="confirm-disconnect"`},
 			nil},
 		{"message", "message.html", messageView{chrome: chrome{Title: "Not allowed"}, Heading: "Not allowed", Message: hostile},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/pipeline/ledger"
 )
 
@@ -72,7 +73,7 @@ var syncTables = []struct {
 	options                      []string
 }{
 	{"outbox", "outbox_status", "Status", outboxStatuses},
-	{"deliveries", "deliveries_status", "Status", deliveryStatuses},
+	{"deliveries", "deliveries_status", "Status", ingest.DeliveryStatuses},
 	{"discrepancies", "discrepancies_field", "Field", discrepancyFields},
 }
 
@@ -280,7 +281,7 @@ func (p *pages) retryDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = withActor(r, ses, company)
-	res, err := p.s.receiver.RetryFailed(r.Context(), company)
+	res, err := p.s.deliveries.RetryFailed(r.Context(), company)
 	if err != nil {
 		p.fail(w, r, err)
 		return

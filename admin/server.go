@@ -15,50 +15,53 @@ import (
 
 	"github.com/illumera/alignsync/connect"
 	"github.com/illumera/alignsync/ingest"
-	"github.com/illumera/alignsync/internal/ops"
 )
 
-// Config assembles the serve router.
+// Config assembles the admin API and pages. Pool, Connections, Deliveries
+// and JWTSecret are required.
 type Config struct {
-	Pool    *pgxpool.Pool
-	Keyring *connect.Keyring
-	// AlignBaseURL is Align's API root with the version
-	// (https://app.alignsoft.us/api/v1); AlignHTTPClient may be nil.
-	AlignBaseURL    string
-	AlignHTTPClient *http.Client
-	// NewAlignClient, when set, replaces the client built from AlignBaseURL.
-	NewAlignClient connect.ClientFactory
-	// PublicBaseURL is where Align reaches this server (webhook destinations).
-	PublicBaseURL string
+	Pool *pgxpool.Pool
+	// Connections is the connect workflow: the API and the pages show,
+	// connect and disconnect a company's connection through it.
+	Connections *connect.Service
+	// Deliveries processes a company's failed webhook deliveries again (Retry
+	// Failed): the webhook receiver.
+	Deliveries Deliveries
 	// JWTSecret is ALIGNSYNC_ADMIN_JWT_SECRET (at least MinSecretBytes).
 	JWTSecret string
 	// SessionLifetime is how long an admin pages session lasts after
 	// signing in; zero means DefaultSessionLifetime.
 	SessionLifetime time.Duration
-	// Registry receives every metric and is served on /metrics; nil means a
-	// new ops.NewRegistry().
-	Registry *prometheus.Registry
+	// Registry receives the admin metrics; nil means a registry of their own.
+	Registry prometheus.Registerer
 	Logger   *slog.Logger
 }
 
-// Server is the serve router: the admin API under
-// /api/companies/{companyID}/align, the admin pages under /admin/, the webhook
-// receiver under /webhooks/align/{connectionID}, and /metrics, /healthz,
-// /readyz. It holds no state between requests beyond readiness: sessions of
-// the admin pages live in the database, so any instance serves any request.
-type Server struct {
-	pool     *pgxpool.Pool
-	conns    *connect.Service
-	receiver *ingest.Receiver
-	auth     *Auth
-	sessions sessions
-	log      *slog.Logger
-	router   *mux.Router
-	dbErr    atomic.Pointer[error]
+// Deliveries is the part of the webhook receiver the admin API uses.
+type Deliveries interface {
+	RetryFailed(ctx context.Context, companyID string) (ingest.RetryResult, error)
 }
 
-// NewServer checks cfg and assembles the router. Every configuration problem
-// is reported at once.
+var _ Deliveries = (*ingest.Receiver)(nil)
+
+// Server is the admin API under /api/companies/{companyID}/align and the
+// admin pages under /admin/, mounted on a router by Register. It holds no
+// state between requests beyond readiness: sessions of the admin pages live
+// in the database, so any instance serves any request.
+type Server struct {
+	pool       *pgxpool.Pool
+	conns      *connect.Service
+	deliveries Deliveries
+	auth       *Auth
+	sessions   sessions
+	metrics    *Metrics
+	pages      *pages
+	log        *slog.Logger
+	dbErr      atomic.Pointer[error]
+}
+
+// NewServer checks cfg and assembles the handlers. Every configuration
+// problem is reported at once.
 func NewServer(cfg Config) (*Server, error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -66,62 +69,51 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	reg := cfg.Registry
 	if reg == nil {
-		reg = ops.NewRegistry()
-	}
-	newClient := cfg.NewAlignClient
-	if newClient == nil {
-		newClient = connect.NewClientFactory(cfg.AlignBaseURL, cfg.AlignHTTPClient)
+		reg = prometheus.NewRegistry()
 	}
 	var errs []error
+	if cfg.Pool == nil {
+		errs = append(errs, errors.New("admin: Pool is required"))
+	}
+	if cfg.Connections == nil {
+		errs = append(errs, errors.New("admin: Connections is required"))
+	}
+	if cfg.Deliveries == nil {
+		errs = append(errs, errors.New("admin: Deliveries is required"))
+	}
 	auth, err := NewAuth(cfg.JWTSecret)
 	errs = append(errs, err)
-	conns, err := connect.NewService(connect.Config{
-		Pool: cfg.Pool, Keyring: cfg.Keyring, NewClient: newClient, PublicBaseURL: cfg.PublicBaseURL,
-		Logger: logger, Metrics: connect.NewMetrics(reg),
-	})
-	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	receiver, err := ingest.NewReceiver(ingest.Config{
-		Pool: cfg.Pool, Connections: conns, Metrics: ingest.NewMetrics(reg), Logger: logger,
-	})
-	if err != nil {
 		return nil, err
 	}
 	lifetime := cfg.SessionLifetime
 	if lifetime <= 0 {
 		lifetime = DefaultSessionLifetime
 	}
-	s := &Server{pool: cfg.Pool, conns: conns, receiver: receiver, auth: auth, log: logger,
-		sessions: sessions{pool: cfg.Pool, lifetime: lifetime}}
-	m := NewMetrics(reg)
-	pg, err := newPages(s, m)
+	s := &Server{pool: cfg.Pool, conns: cfg.Connections, deliveries: cfg.Deliveries, auth: auth, log: logger,
+		sessions: sessions{pool: cfg.Pool, lifetime: lifetime}, metrics: NewMetrics(reg)}
+	pg, err := newPages(s, s.metrics)
 	if err != nil {
 		return nil, err
 	}
-	s.router = s.routes(reg, m, pg)
+	s.pages = pg
 	return s, nil
 }
 
-func (s *Server) routes(reg *prometheus.Registry, m *Metrics, pg *pages) *mux.Router {
-	r := mux.NewRouter()
+// Register mounts the admin pages and the admin API on r, and makes r answer
+// routes it does not know, or methods a route does not take, with the admin
+// API's JSON error.
+func (s *Server) Register(r *mux.Router) {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
 	})
-
-	opsHandler := ops.Handler(reg, s.Ready)
-	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
-		r.Handle(p, opsHandler).Methods(http.MethodGet)
-	}
-	s.receiver.Register(r)
-	pg.register(r)
+	s.pages.register(r)
 
 	api := r.PathPrefix("/api/companies/{companyID}/align").Subrouter()
-	api.Use(s.auth.RequireCompany(m))
+	api.Use(s.auth.RequireCompany(s.metrics))
 	api.HandleFunc("/connection", s.putConnection).Methods(http.MethodPut)
 	api.HandleFunc("/connection", s.getConnection).Methods(http.MethodGet)
 	api.HandleFunc("/connection", s.deleteConnection).Methods(http.MethodDelete)
@@ -130,18 +122,10 @@ func (s *Server) routes(reg *prometheus.Registry, m *Metrics, pg *pages) *mux.Ro
 	api.HandleFunc("/webhook-deliveries", s.listDeliveries).Methods(http.MethodGet)
 	api.HandleFunc("/webhook-deliveries/retry-failed", s.retryDeliveries).Methods(http.MethodPost)
 	api.HandleFunc("/reconciliation-discrepancies", s.listDiscrepancies).Methods(http.MethodGet)
-	return r
 }
 
-// ServeHTTP routes a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
-
-// Connections is the connection service the server uses (for the sink and the
-// demo in the same process).
+// Connections is the connect workflow the server uses.
 func (s *Server) Connections() *connect.Service { return s.conns }
-
-// Receiver is the webhook receiver the server uses.
-func (s *Server) Receiver() *ingest.Receiver { return s.receiver }
 
 // Auth is the token check the admin API uses, for other admin pages.
 func (s *Server) Auth() *Auth { return s.auth }

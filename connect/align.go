@@ -9,15 +9,6 @@ import (
 	"github.com/illumera/alignsync/sinks/align"
 )
 
-// WebhookEvents are the Align events a connection subscribes to.
-var WebhookEvents = []string{
-	align.EventTimeSubmitted,
-	align.EventTimeApproved,
-	align.EventTimeRejected,
-	align.EventTimeLocked,
-	align.EventTimeInvoiced,
-}
-
 // AlignAPI is the part of the Align client that connecting needs.
 type AlignAPI interface {
 	Me(ctx context.Context) (align.KeyInfo, error)

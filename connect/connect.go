@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -18,7 +18,7 @@ var ErrEmptyKey = errors.New("apiKey is required")
 
 // Connect is ConnectWith without options: what an admin does by pasting a
 // key, without confirming a start over.
-func (s *Service) Connect(ctx context.Context, companyID, apiKey string) (Status, error) {
+func (s *Service) Connect(ctx context.Context, companyID, apiKey string) (credentials.Status, error) {
 	return s.ConnectWith(ctx, companyID, apiKey, Options{})
 }
 
@@ -40,12 +40,12 @@ func (s *Service) Connect(ctx context.Context, companyID, apiKey string) (Status
 // is stored, and neither does a key replacing a working (connected) key
 // whose webhook cannot be registered; otherwise a valid key whose webhook
 // cannot be registered is stored with status error.
-func (s *Service) ConnectWith(ctx context.Context, companyID, apiKey string, opts Options) (Status, error) {
+func (s *Service) ConnectWith(ctx context.Context, companyID, apiKey string, opts Options) (credentials.Status, error) {
 	st, err := s.connect(ctx, companyID, apiKey, opts)
 	var f *Failure
 	switch {
 	case err == nil:
-		s.metrics.connectAttempt("connected")
+		s.metrics.connectAttempt(credentials.StatusConnected)
 	case errors.As(err, &f):
 		s.metrics.connectAttempt(f.Code)
 	default:
@@ -54,43 +54,43 @@ func (s *Service) ConnectWith(ctx context.Context, companyID, apiKey string, opt
 	return st, err
 }
 
-func (s *Service) connect(ctx context.Context, companyID, apiKey string, opts Options) (Status, error) {
-	company, err := CanonicalID(companyID)
+func (s *Service) connect(ctx context.Context, companyID, apiKey string, opts Options) (credentials.Status, error) {
+	company, err := credentials.CanonicalID(companyID)
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	apiKey = strings.TrimSpace(apiKey)
 	if apiKey == "" {
-		return Status{}, ErrEmptyKey
+		return credentials.Status{}, ErrEmptyKey
 	}
 	if s.baseURL == "" {
-		return Status{}, errNoAlign
+		return credentials.Status{}, errNoAlign
 	}
 	log := s.log.With(slog.String("company_id", company), redactedKey(apiKey))
 	client, err := s.newClient(apiKey)
 	if errors.Is(err, errNoAlign) {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	if err != nil {
-		return Status{}, s.refuse(log, apiKey, malformedKey(err))
+		return credentials.Status{}, s.refuse(log, apiKey, malformedKey(err))
 	}
 	info, err := client.Me(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Status{}, fmt.Errorf("validating API key: %w", ctx.Err())
+			return credentials.Status{}, fmt.Errorf("validating API key: %w", ctx.Err())
 		}
-		return Status{}, s.refuse(log, apiKey, meFailed(err))
+		return credentials.Status{}, s.refuse(log, apiKey, meFailed(err))
 	}
 	switch info.Scope {
 	case align.ScopeOrganization:
 	case align.ScopeProject:
-		return Status{}, s.refuse(log, apiKey, projectScoped())
+		return credentials.Status{}, s.refuse(log, apiKey, projectScoped())
 	default:
-		return Status{}, s.refuse(log, apiKey, unexpectedScope(info.Scope))
+		return credentials.Status{}, s.refuse(log, apiKey, unexpectedScope(info.Scope))
 	}
-	orgID, err := CanonicalID(info.OrganizationID)
+	orgID, err := credentials.CanonicalID(info.OrganizationID)
 	if err != nil {
-		return Status{}, s.refuse(log, apiKey, &Failure{
+		return credentials.Status{}, s.refuse(log, apiKey, &Failure{
 			Code: CodeAlignUnavailable, Message: "Align API key validation failed: unexpected answer from Align",
 			Fix: "Try again in a few minutes", cause: fmt.Errorf("GET /me organizationId: %w", err),
 		})
@@ -109,42 +109,42 @@ type attempt struct {
 // register holds the company's lock while it checks the organization,
 // settles the webhook and stores the outcome, so concurrent connects of one
 // company cannot interleave.
-func (s *Service) register(ctx context.Context, a attempt) (Status, error) {
+func (s *Service) register(ctx context.Context, a attempt) (credentials.Status, error) {
 	log := a.log.With(slog.String("organization_id", a.orgID))
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return Status{}, fmt.Errorf("beginning connect transaction: %w", err)
+		return credentials.Status{}, fmt.Errorf("beginning connect transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := lockCompany(ctx, tx, a.company); err != nil {
-		return Status{}, err
+	if err := credentials.Lock(ctx, tx, a.company); err != nil {
+		return credentials.Status{}, err
 	}
-	old, hadOld, err := loadConnection(ctx, tx, a.company, true)
+	old, hadOld, err := credentials.Load(ctx, tx, a.company, true)
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	move, err := checkOrganization(ctx, tx, old, hadOld, a.orgID, a.opts)
 	var f *Failure
 	if errors.As(err, &f) {
-		return Status{}, s.refuse(log, a.apiKey, f)
+		return credentials.Status{}, s.refuse(log, a.apiKey, f)
 	}
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	sealedKey, err := s.keyring.Seal(a.company, []byte(a.apiKey))
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	wh, err := s.webhookFor(ctx, log, a.client, a.apiKey, old, hadOld, a.orgID)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Status{}, fmt.Errorf("registering webhook: %w", ctx.Err())
+			return credentials.Status{}, fmt.Errorf("registering webhook: %w", ctx.Err())
 		}
-		if hadOld && old.Status == StatusConnected {
+		if hadOld && old.Status == credentials.StatusConnected {
 			// Replacing a working key: keep it rather than break the sync.
-			return Status{}, s.refuse(log, a.apiKey, webhookFailed(err))
+			return credentials.Status{}, s.refuse(log, a.apiKey, webhookFailed(err))
 		}
-		return Status{}, s.storeWebhookFailure(ctx, tx, log, a, sealedKey, move, err)
+		return credentials.Status{}, s.storeWebhookFailure(ctx, tx, log, a, sealedKey, move, err)
 	}
 	retired, err := s.storeConnected(ctx, tx, a, sealedKey, wh, move)
 	if err != nil {
@@ -152,10 +152,10 @@ func (s *Service) register(ctx context.Context, a attempt) (Status, error) {
 			// The new webhook points at a connection id that was never stored.
 			s.deleteWebhook(ctx, log, a.client, a.apiKey, wh.id)
 		}
-		return Status{}, fmt.Errorf("storing connection: %w", err)
+		return credentials.Status{}, fmt.Errorf("storing connection: %w", err)
 	}
 	log.Info("align connected", slog.String("connection_id", wh.connectionID), slog.String("webhook_id", wh.id),
-		slog.Bool("replaced", hadOld && old.Status != StatusDisconnected), slog.Bool("webhook_kept", wh.kept),
+		slog.Bool("replaced", hadOld && old.Status != credentials.StatusDisconnected), slog.Bool("webhook_kept", wh.kept),
 		slog.Int64("links_retired", retired))
 	if !wh.kept && hadOld && old.WebhookID != nil {
 		s.deleteOldWebhook(ctx, log, a.company, old, a.orgID, a.client, a.apiKey)
@@ -165,7 +165,7 @@ func (s *Service) register(ctx context.Context, a attempt) (Status, error) {
 
 // storeConnected retires the links of a confirmed move, stores the connection
 // and commits.
-func (s *Service) storeConnected(ctx context.Context, tx pgx.Tx, a attempt, sealedKey Sealed, wh hook, move *orgMove) (int64, error) {
+func (s *Service) storeConnected(ctx context.Context, tx pgx.Tx, a attempt, sealedKey credentials.Sealed, wh hook, move *orgMove) (int64, error) {
 	var retired int64
 	if move != nil {
 		n, err := retireLinks(ctx, tx, a.company, *move)
@@ -181,9 +181,9 @@ func (s *Service) storeConnected(ctx context.Context, tx pgx.Tx, a attempt, seal
 			return 0, err
 		}
 	}
-	err := saveConnected(ctx, tx, connected{
-		companyID: a.company, connectionID: wh.connectionID, apiKey: sealedKey, keyLast4: last4(a.apiKey),
-		organizationID: a.orgID, webhookID: wh.id, webhookSecret: sealedSecret,
+	err := credentials.SaveConnected(ctx, tx, credentials.Connected{
+		CompanyID: a.company, ConnectionID: wh.connectionID, APIKey: sealedKey, KeyLast4: last4(a.apiKey),
+		OrganizationID: a.orgID, WebhookID: wh.id, WebhookSecret: sealedSecret,
 	})
 	if err != nil {
 		return 0, err
@@ -195,14 +195,14 @@ func (s *Service) storeConnected(ctx context.Context, tx pgx.Tx, a attempt, seal
 // error with the guide's message. A confirmed move still retires the links:
 // the connection now names the new organization, which is what the stored
 // organization records.
-func (s *Service) storeWebhookFailure(ctx context.Context, tx pgx.Tx, log *slog.Logger, a attempt, sealedKey Sealed, move *orgMove, cause error) error {
+func (s *Service) storeWebhookFailure(ctx context.Context, tx pgx.Tx, log *slog.Logger, a attempt, sealedKey credentials.Sealed, move *orgMove, cause error) error {
 	f := webhookFailed(cause)
 	if move != nil {
 		if _, err := retireLinks(ctx, tx, a.company, *move); err != nil {
 			return err
 		}
 	}
-	if err := saveWebhookFailure(ctx, tx, a.company, sealedKey, last4(a.apiKey), a.orgID, f.Message); err != nil {
+	if err := credentials.SaveWebhookFailure(ctx, tx, a.company, sealedKey, last4(a.apiKey), a.orgID, f.Message); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -223,7 +223,7 @@ func (s *Service) refuse(log *slog.Logger, apiKey string, f *Failure) error {
 }
 
 // clientFor decrypts a stored key and builds its client.
-func (s *Service) clientFor(company string, sealed Sealed) (AlignAPI, string, error) {
+func (s *Service) clientFor(company string, sealed credentials.Sealed) (AlignAPI, string, error) {
 	if len(sealed.Ciphertext) == 0 {
 		return nil, "", errors.New("no API key stored")
 	}
@@ -239,14 +239,14 @@ func (s *Service) clientFor(company string, sealed Sealed) (AlignAPI, string, er
 // secret and deletes the webhook at Align, best effort. Entity links stay, so
 // a later connect resumes without creating duplicates. Disconnecting a company
 // that is not connected is a no-op.
-func (s *Service) Disconnect(ctx context.Context, companyID string) (Status, error) {
-	company, err := CanonicalID(companyID)
+func (s *Service) Disconnect(ctx context.Context, companyID string) (credentials.Status, error) {
+	company, err := credentials.CanonicalID(companyID)
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	old, changed, err := s.markDisconnected(ctx, company)
 	if err != nil {
-		return Status{}, err
+		return credentials.Status{}, err
 	}
 	if !changed {
 		return s.Status(ctx, company)
@@ -264,67 +264,24 @@ func (s *Service) Disconnect(ctx context.Context, companyID string) (Status, err
 	return s.Status(ctx, company)
 }
 
-func (s *Service) markDisconnected(ctx context.Context, company string) (connectionRow, bool, error) {
+func (s *Service) markDisconnected(ctx context.Context, company string) (credentials.Row, bool, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return connectionRow{}, false, fmt.Errorf("beginning disconnect transaction: %w", err)
+		return credentials.Row{}, false, fmt.Errorf("beginning disconnect transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := lockCompany(ctx, tx, company); err != nil {
-		return connectionRow{}, false, err
+	if err := credentials.Lock(ctx, tx, company); err != nil {
+		return credentials.Row{}, false, err
 	}
-	old, found, err := loadConnection(ctx, tx, company, true)
-	if err != nil || !found || old.Status == StatusDisconnected {
+	old, found, err := credentials.Load(ctx, tx, company, true)
+	if err != nil || !found || old.Status == credentials.StatusDisconnected {
 		return old, false, err
 	}
-	if err := saveDisconnected(ctx, tx, company); err != nil {
+	if err := credentials.SaveDisconnected(ctx, tx, company); err != nil {
 		return old, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return old, false, fmt.Errorf("committing disconnect: %w", err)
 	}
 	return old, true, nil
-}
-
-// Webhook is what the receiver needs to check a delivery to a connection.
-type Webhook struct {
-	CompanyID      string
-	ConnectionID   string
-	OrganizationID string
-	Secret         string // "whsec_..."; never log it
-}
-
-// WebhookTarget returns the company, organization and decrypted webhook secret
-// of connectionID. A connection that does not exist, is disconnected or has no
-// webhook gives an error wrapping ErrNotConnected. A connection in error keeps
-// receiving: Align still reports statuses while the sink waits for an admin.
-func (s *Service) WebhookTarget(ctx context.Context, connectionID string) (Webhook, error) {
-	id, err := uuid.Parse(connectionID)
-	if err != nil {
-		return Webhook{}, fmt.Errorf("connection %q: %w", connectionID, ErrNotConnected)
-	}
-	var w Webhook
-	var sealed Sealed
-	var status string
-	var org *string
-	err = s.pool.QueryRow(ctx, `
-		SELECT company_id::text, status, organization_id::text,
-		       webhook_secret_ciphertext, webhook_secret_nonce, coalesce(webhook_secret_key_id, '')
-		  FROM align_sync.connections WHERE connection_id = $1`, id).
-		Scan(&w.CompanyID, &status, &org, &sealed.Ciphertext, &sealed.Nonce, &sealed.KeyID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Webhook{}, fmt.Errorf("connection %s: %w", id, ErrNotConnected)
-	}
-	if err != nil {
-		return Webhook{}, fmt.Errorf("reading connection %s: %w", id, err)
-	}
-	if status == StatusDisconnected || len(sealed.Ciphertext) == 0 || org == nil {
-		return Webhook{}, fmt.Errorf("connection %s: %w (status %s)", id, ErrNotConnected, status)
-	}
-	secret, err := s.keyring.Open(w.CompanyID, sealed)
-	if err != nil {
-		return Webhook{}, fmt.Errorf("connection %s: webhook secret: %w", id, err)
-	}
-	w.ConnectionID, w.OrganizationID, w.Secret = id.String(), *org, string(secret)
-	return w, nil
 }

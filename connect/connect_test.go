@@ -12,6 +12,7 @@ import (
 
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 func TestConnect(t *testing.T) {
@@ -137,7 +138,7 @@ func TestWebhookRegistrationRefused(t *testing.T) {
 	if st.Status != "error" || st.LastError != "Webhook registration failed" || st.KeyLast4 != k.Key[len(k.Key)-4:] {
 		t.Fatalf("status %+v", st)
 	}
-	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, connect.ErrNotConnected) {
+	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, credentials.ErrNotConnected) {
 		t.Fatalf("APIKey of a connection in error: %v", err)
 	}
 	// Reconnecting with a key that may: connected, error cleared.
@@ -216,7 +217,7 @@ func TestReplaceKeyReregistersWebhook(t *testing.T) {
 	if hooks := f.webhooks(t); len(hooks) != 1 || hooks[0].ID != *second.WebhookID {
 		t.Fatalf("webhooks at Align: %+v", hooks)
 	}
-	if _, err := f.svc.WebhookTarget(ctx, first.ConnectionID); !errors.Is(err, connect.ErrNotConnected) {
+	if _, err := f.svc.WebhookTarget(ctx, first.ConnectionID); !errors.Is(err, credentials.ErrNotConnected) {
 		t.Fatalf("old connection id still accepted: %v", err)
 	}
 
@@ -282,10 +283,10 @@ func TestDisconnectKeepsLinksAndReconnectResumes(t *testing.T) {
 	if hooks := f.webhooks(t); len(hooks) != 0 {
 		t.Fatalf("webhook not deleted at Align: %+v", hooks)
 	}
-	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, connect.ErrNotConnected) {
+	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, credentials.ErrNotConnected) {
 		t.Fatalf("APIKey after disconnect: %v", err)
 	}
-	if _, err := f.svc.WebhookTarget(ctx, first.ConnectionID); !errors.Is(err, connect.ErrNotConnected) {
+	if _, err := f.svc.WebhookTarget(ctx, first.ConnectionID); !errors.Is(err, credentials.ErrNotConnected) {
 		t.Fatalf("WebhookTarget after disconnect: %v", err)
 	}
 	if st, err := f.svc.Disconnect(ctx, company); err != nil || st.Status != "disconnected" {
@@ -348,11 +349,11 @@ func TestSealedKeyBoundToCompany(t *testing.T) {
 	if bytes.Equal(first.KeyCipher, second.KeyCipher) || bytes.Equal(first.KeyNonce, second.KeyNonce) {
 		t.Fatal("the same key stored twice gave the same ciphertext")
 	}
-	sealed := connect.Sealed{KeyID: "k1", Nonce: second.KeyNonce, Ciphertext: second.KeyCipher}
+	sealed := credentials.Sealed{KeyID: "k1", Nonce: second.KeyNonce, Ciphertext: second.KeyCipher}
 	if got, err := f.keyring.Open(company, sealed); err != nil || string(got) != f.org.OrgKey {
 		t.Fatalf("own company: %v", err)
 	}
-	if _, err := f.keyring.Open(newCompany(), sealed); !errors.Is(err, connect.ErrDecrypt) {
+	if _, err := f.keyring.Open(newCompany(), sealed); !errors.Is(err, credentials.ErrDecrypt) {
 		t.Fatalf("another company decrypted the key: %v", err)
 	}
 	// Copying the ciphertext to another company's row does not give it the key.
@@ -361,7 +362,7 @@ func TestSealedKeyBoundToCompany(t *testing.T) {
 		VALUES ($1, 'connected', $2, $3, 'k1')`, other, second.KeyCipher, second.KeyNonce); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.APIKey(ctx, other); !errors.Is(err, connect.ErrDecrypt) {
+	if _, err := f.svc.APIKey(ctx, other); !errors.Is(err, credentials.ErrDecrypt) {
 		t.Fatalf("copied ciphertext decrypted for another company: %v", err)
 	}
 }
@@ -379,7 +380,7 @@ func TestMarkError(t *testing.T) {
 	if st, _ := f.svc.Status(ctx, company); st.Status != "error" || st.LastError != "Align API key validation failed: 401 key_revoked" {
 		t.Fatalf("status %+v", st)
 	}
-	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, connect.ErrNotConnected) {
+	if _, err := f.svc.APIKey(ctx, company); !errors.Is(err, credentials.ErrNotConnected) {
 		t.Fatalf("APIKey in error: %v", err)
 	}
 	if _, err := f.svc.Disconnect(ctx, company); err != nil {

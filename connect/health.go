@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/illumera/alignsync/connect/credentials"
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -87,20 +88,9 @@ func (s *Service) CheckHealth(ctx context.Context, every time.Duration) ([]Healt
 	if s.baseURL == "" {
 		return nil, errNoAlign
 	}
-	rows, err := s.pool.Query(ctx, `
-		UPDATE align_sync.connections SET health_checked_at = now()
-		 WHERE company_id IN (
-		       SELECT company_id FROM align_sync.connections
-		        WHERE status = 'connected' AND (health_checked_at IS NULL OR health_checked_at <= now() - $1::interval)
-		        ORDER BY health_checked_at NULLS FIRST
-		        LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING company_id::text`, every, healthBatch)
+	companies, err := credentials.ClaimUnchecked(ctx, s.pool, every, healthBatch)
 	if err != nil {
-		return nil, fmt.Errorf("claiming connections to check: %w", err)
-	}
-	companies, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("claiming connections to check: %w", err)
+		return nil, err
 	}
 	results := make([]HealthResult, len(companies))
 	var wg sync.WaitGroup
@@ -127,8 +117,8 @@ func (s *Service) CheckHealth(ctx context.Context, every time.Duration) ([]Healt
 // checkOne checks one company and says how it went.
 func (s *Service) checkOne(ctx context.Context, company string) string {
 	log := s.log.With(slog.String("company_id", company))
-	row, found, err := loadConnection(ctx, s.pool, company, false)
-	if err != nil || !found || row.Status != StatusConnected {
+	row, found, err := credentials.Load(ctx, s.pool, company, false)
+	if err != nil || !found || row.Status != credentials.StatusConnected {
 		return s.internal(log, err)
 	}
 	c, key, err := s.clientFor(company, row.APIKey)
@@ -182,12 +172,12 @@ func checkFailed(err error, verdict func(error) *Failure) *Failure {
 
 // refused records what Align's answer means: a verdict on the key or the
 // webhook puts the connection in error; no verdict changes nothing.
-func (s *Service) refused(ctx context.Context, log *slog.Logger, row connectionRow, key string, f *Failure) string {
+func (s *Service) refused(ctx context.Context, log *slog.Logger, row credentials.Row, key string, f *Failure) string {
 	if f.Code == CodeAlignUnavailable {
 		log.Info("align connection check got no verdict; checking again later", errorAttr(f, key))
 		return HealthUnavailable
 	}
-	if err := s.markCheckedError(ctx, row, f.Message); err != nil {
+	if err := credentials.MarkCheckedError(ctx, s.pool, row, f.Message); err != nil {
 		return s.internal(log, err)
 	}
 	cause := error(f)
@@ -211,38 +201,26 @@ func (s *Service) internal(log *slog.Logger, err error) string {
 	return HealthError
 }
 
-// markCheckedError puts the checked connection in error, unless it changed
-// since it was read (a reconnect issues a new connection id).
-func (s *Service) markCheckedError(ctx context.Context, row connectionRow, msg string) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE align_sync.connections SET status = 'error', last_error = $3, updated_at = now()
-		 WHERE company_id = $1 AND connection_id = $2 AND status = 'connected'`, row.CompanyID, row.ConnectionID, msg)
-	if err != nil {
-		return fmt.Errorf("marking connection of company %s in error: %w", row.CompanyID, err)
-	}
-	return nil
-}
-
 // reregister registers a new webhook for a connection whose webhook is gone,
 // under a new connection id (a verifier cached for the old one cannot refuse
 // the new secret's deliveries), holding the company's connect lock so that a
 // reconnect cannot interleave.
-func (s *Service) reregister(ctx context.Context, log *slog.Logger, row connectionRow, api healthAPI, key string) string {
+func (s *Service) reregister(ctx context.Context, log *slog.Logger, row credentials.Row, api healthAPI, key string) string {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return s.internal(log, fmt.Errorf("beginning webhook re-registration: %w", err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := lockCompany(ctx, tx, row.CompanyID); err != nil {
+	if err := credentials.Lock(ctx, tx, row.CompanyID); err != nil {
 		return s.internal(log, err)
 	}
-	cur, found, err := loadConnection(ctx, tx, row.CompanyID, true)
-	if err != nil || !found || cur.ConnectionID != row.ConnectionID || cur.Status != StatusConnected {
+	cur, found, err := credentials.Load(ctx, tx, row.CompanyID, true)
+	if err != nil || !found || cur.ConnectionID != row.ConnectionID || cur.Status != credentials.StatusConnected {
 		return s.internal(log, err) // reconnected or disconnected meanwhile
 	}
 	connectionID := uuid.NewString()
 	wh, err := api.CreateWebhook(ctx, "alignsync-health-"+connectionID, align.CreateWebhookRequest{
-		DestinationURL: s.WebhookURL(connectionID), EventNames: WebhookEvents,
+		DestinationURL: s.WebhookURL(connectionID), EventNames: ingest.Events(),
 	})
 	if err == nil && (wh.ID == "" || wh.HMACSecret == "") {
 		err = errors.New("POST /webhooks answered without an id or a secret")
@@ -255,11 +233,7 @@ func (s *Service) reregister(ctx context.Context, log *slog.Logger, row connecti
 	}
 	sealed, err := s.keyring.Seal(row.CompanyID, []byte(wh.HMACSecret))
 	if err == nil {
-		_, err = tx.Exec(ctx, `
-			UPDATE align_sync.connections
-			   SET connection_id = $2, webhook_id = $3, webhook_secret_ciphertext = $4, webhook_secret_nonce = $5,
-			       webhook_secret_key_id = $6, last_error = NULL, updated_at = now()
-			 WHERE company_id = $1`, row.CompanyID, connectionID, wh.ID, sealed.Ciphertext, sealed.Nonce, sealed.KeyID)
+		err = credentials.ReplaceWebhook(ctx, tx, row.CompanyID, connectionID, wh.ID, sealed)
 	}
 	if err == nil {
 		err = tx.Commit(ctx)
@@ -279,15 +253,9 @@ func (s *Service) countConnections(ctx context.Context) error {
 	if s.metrics == nil {
 		return nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM align_sync.connections GROUP BY status`)
+	counts, err := credentials.CountByStatus(ctx, s.pool)
 	if err != nil {
-		return fmt.Errorf("counting connections: %w", err)
-	}
-	counts := map[string]int64{}
-	var status string
-	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error { counts[status] = n; return nil }); err != nil {
-		return fmt.Errorf("counting connections: %w", err)
+		return err
 	}
 	s.metrics.setConnections(counts)
 	return nil

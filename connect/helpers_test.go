@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -14,13 +15,19 @@ import (
 
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// key is a keyring entry's key material: 32 bytes of b, base64.
+func key(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
 
 type fixture struct {
 	pool    *pgxpool.Pool
 	ctl     *alignsim.Control
-	keyring *connect.Keyring
+	keyring *credentials.Keyring
 	svc     *connect.Service
 	logs    *testenv.LogBuffer
 	org     alignsim.Org
@@ -36,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	ctl := alignsim.NewControl(srv.URL, nil)
-	kr, err := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
+	kr, err := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(random(32)))
 	if err != nil {
 		t.Fatal(err)
 	}

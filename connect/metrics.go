@@ -1,6 +1,10 @@
 package connect
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/illumera/alignsync/connect/credentials"
+)
 
 // Metrics counts connect attempts and health checks, and the connections
 // by status.
@@ -11,7 +15,7 @@ type Metrics struct {
 }
 
 // connectOutcomes are every outcome label, pre-created so dashboards see zeros.
-var connectOutcomes = []string{"connected", CodeKeyInvalid, CodeProjectScoped, CodeWebhookFailed, CodeAlignUnavailable, CodeOrganizationChanged, "error"}
+var connectOutcomes = []string{credentials.StatusConnected, CodeKeyInvalid, CodeProjectScoped, CodeWebhookFailed, CodeAlignUnavailable, CodeOrganizationChanged, "error"}
 
 // NewMetrics registers connect's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -35,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range healthOutcomes {
 		m.health.WithLabelValues(o)
 	}
-	for _, st := range []string{StatusConnected, StatusError, StatusDisconnected} {
+	for _, st := range credentials.Statuses {
 		m.connections.WithLabelValues(st)
 	}
 	reg.MustRegister(m.attempts, m.health, m.connections)
@@ -50,7 +54,7 @@ func (m *Metrics) healthCheck(outcome string) {
 
 // setConnections sets the gauge of every status, zero for those absent.
 func (m *Metrics) setConnections(counts map[string]int64) {
-	for _, st := range []string{StatusConnected, StatusError, StatusDisconnected} {
+	for _, st := range credentials.Statuses {
 		m.connections.WithLabelValues(st).Set(float64(counts[st]))
 	}
 }

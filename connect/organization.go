@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // Options are what an admin decided beyond the key.
@@ -37,7 +39,7 @@ type orgMove struct {
 // point into: it changes only here, with the links retired in the same
 // transaction, and stays on disconnect. A move without links has nothing to
 // retire; a move with links needs the admin's confirmation.
-func checkOrganization(ctx context.Context, tx pgx.Tx, old connectionRow, hadOld bool, orgID string, opts Options) (*orgMove, error) {
+func checkOrganization(ctx context.Context, tx pgx.Tx, old credentials.Row, hadOld bool, orgID string, opts Options) (*orgMove, error) {
 	prev := deref(old.OrganizationID)
 	if !hadOld || prev == "" || prev == orgID {
 		return nil, nil

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // serviceWith is a service of f whose keyring is spec.
 func serviceWith(t *testing.T, f *fixture, spec string) *connect.Service {
 	t.Helper()
-	kr, err := connect.ParseKeyring(spec)
+	kr, err := credentials.ParseKeyring(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +64,11 @@ func TestRotateKeysReencryptsEverySecret(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	both, err := connect.ParseKeyring("k2:" + key(7) + ",k1:" + key(1))
+	both, err := credentials.ParseKeyring("k2:" + key(7) + ",k1:" + key(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err := connect.RotateKeys(ctx, f.pool, both, true)
+	dry, err := credentials.RotateKeys(ctx, f.pool, both, true)
 	if err != nil || fmt.Sprint(dry.InUse) != "[{k1 2 2}]" || len(dry.Rotated) != 0 {
 		t.Fatalf("dry run: %+v, %v", dry, err)
 	}
@@ -75,11 +76,11 @@ func TestRotateKeysReencryptsEverySecret(t *testing.T) {
 		t.Fatalf("a dry run re-encrypted: %s %s", a, s)
 	}
 
-	rot, err := connect.RotateKeys(ctx, f.pool, both, false)
+	rot, err := credentials.RotateKeys(ctx, f.pool, both, false)
 	if err != nil || rot.PrimaryKeyID != "k2" || fmt.Sprint(rot.Rotated) != "[{k1 2 2}]" || len(rot.Failures) != 0 {
 		t.Fatalf("rotation: %+v, %v", rot, err)
 	}
-	newOnly, err := connect.ParseKeyring("k2:" + key(7))
+	newOnly, err := credentials.ParseKeyring("k2:" + key(7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestRotateKeysReencryptsEverySecret(t *testing.T) {
 			t.Fatalf("webhook secret under k2 alone: %v", err)
 		}
 	}
-	again, err := connect.RotateKeys(ctx, f.pool, both, true)
+	again, err := credentials.RotateKeys(ctx, f.pool, both, true)
 	if err != nil || fmt.Sprint(again.InUse) != "[{k2 2 2}]" {
 		t.Fatalf("after the rotation: %+v, %v", again, err)
 	}
@@ -120,12 +121,12 @@ func TestRotateKeysReportsSecretsItCannotOpen(t *testing.T) {
 	if _, err := f.pool.Exec(ctx, `UPDATE align_sync.connections SET api_key_key_id = 'k0' WHERE company_id = $1`, lost); err != nil {
 		t.Fatal(err)
 	}
-	kr, err := connect.ParseKeyring("k2:" + key(7) + ",k1:" + key(1))
+	kr, err := credentials.ParseKeyring("k2:" + key(7) + ",k1:" + key(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rot, err := connect.RotateKeys(ctx, f.pool, kr, false)
-	if !errors.Is(err, connect.ErrRotationIncomplete) || len(rot.Failures) != 1 {
+	rot, err := credentials.RotateKeys(ctx, f.pool, kr, false)
+	if !errors.Is(err, credentials.ErrRotationIncomplete) || len(rot.Failures) != 1 {
 		t.Fatalf("rotation: %+v, %v; want one failure", rot, err)
 	}
 	fail := rot.Failures[0]

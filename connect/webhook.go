@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/illumera/alignsync/connect/credentials"
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -18,8 +20,8 @@ const cleanupTimeout = 10 * time.Second
 type hook struct {
 	connectionID string
 	id           string
-	secret       string // plaintext, only for a new webhook
-	sealed       Sealed // the stored secret, only for a kept one
+	secret       string             // plaintext, only for a new webhook
+	sealed       credentials.Sealed // the stored secret, only for a kept one
 	kept         bool
 }
 
@@ -29,8 +31,8 @@ type hook struct {
 // deployment's URL, so deliveries Align is still retrying keep arriving;
 // otherwise a new one under a new connection id. An error is Align's refusal
 // to register the new one.
-func (s *Service) webhookFor(ctx context.Context, log *slog.Logger, client AlignAPI, apiKey string, old connectionRow, hadOld bool, orgID string) (hook, error) {
-	if hadOld && old.Status != StatusDisconnected && deref(old.OrganizationID) == orgID &&
+func (s *Service) webhookFor(ctx context.Context, log *slog.Logger, client AlignAPI, apiKey string, old credentials.Row, hadOld bool, orgID string) (hook, error) {
+	if hadOld && old.Status != credentials.StatusDisconnected && deref(old.OrganizationID) == orgID &&
 		old.WebhookID != nil && len(old.WebhookSecret.Ciphertext) > 0 {
 		found, err := listed(ctx, client, *old.WebhookID, s.WebhookURL(old.ConnectionID))
 		if err == nil && found {
@@ -43,7 +45,7 @@ func (s *Service) webhookFor(ctx context.Context, log *slog.Logger, client Align
 	connectionID := uuid.NewString()
 	wh, err := client.CreateWebhook(ctx, "alignsync-connect-"+connectionID, align.CreateWebhookRequest{
 		DestinationURL: s.WebhookURL(connectionID),
-		EventNames:     WebhookEvents,
+		EventNames:     ingest.Events(),
 	})
 	if err == nil && (wh.ID == "" || wh.HMACSecret == "") {
 		err = errors.New("POST /webhooks answered without an id or a secret")
@@ -70,7 +72,7 @@ func listed(ctx context.Context, client AlignAPI, id, url string) (bool, error) 
 // deleteOldWebhook removes the webhook a reconnect replaced: with the new key
 // when it belongs to the same organization (the old key may be why the admin
 // reconnected), else with the old key.
-func (s *Service) deleteOldWebhook(ctx context.Context, log *slog.Logger, company string, old connectionRow, orgID string, current AlignAPI, currentKey string) {
+func (s *Service) deleteOldWebhook(ctx context.Context, log *slog.Logger, company string, old credentials.Row, orgID string, current AlignAPI, currentKey string) {
 	client, key := current, currentKey
 	if deref(old.OrganizationID) != orgID {
 		c, k, err := s.clientFor(company, old.APIKey)

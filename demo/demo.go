@@ -2,24 +2,20 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/capture"
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
+	"github.com/illumera/alignsync/internal/devenv"
 	"github.com/illumera/alignsync/internal/ops"
-	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/pipeline"
 	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
@@ -45,8 +41,8 @@ type world struct {
 	opts     Options
 	pool     *pgxpool.Pool
 	reg      *prometheus.Registry
-	align    *testenv.Align
-	server   *admin.Server
+	align    *devenv.Align
+	creds    *credentials.Store // the keys, for the sink and reconcile
 	serveURL string
 	token    string // a platform admin's API token, for the demo's own admin API calls
 	// jwtSecret signs the demo's tokens (a random secret of this run).
@@ -128,12 +124,12 @@ func (w *world) start(ctx context.Context) error {
 		return err
 	}
 	w.stops = append(w.stops, w.pool.Close)
-	kafka, err := testenv.StartKafka(4, "")
+	kafka, err := devenv.StartKafka(4, "")
 	if err != nil {
 		return err
 	}
 	w.stops = append(w.stops, kafka.Close)
-	if w.align, err = testenv.StartAlign("127.0.0.1:0"); err != nil {
+	if w.align, err = devenv.StartAlign("127.0.0.1:0"); err != nil {
 		return err
 	}
 	w.stops = append(w.stops, w.align.Close)
@@ -160,53 +156,13 @@ func (w *world) database(ctx context.Context) (string, error) {
 		_, err := store.Migrate(ctx, w.opts.DatabaseURL, store.MigrateOptions{Reference: true})
 		return w.opts.DatabaseURL, err
 	}
-	pg, err := testenv.StartPostgres(ctx)
+	pg, err := devenv.StartPostgres(ctx)
 	if err != nil {
 		return "", fmt.Errorf("starting a temporary PostgreSQL (set DATABASE_URL to use your own): %w", err)
 	}
 	w.stops = append(w.stops, pg.Stop)
 	fmt.Fprintf(w.opts.Out, "postgres   %s (temporary, in %s)\n", pg.DatabaseURL("alignsync_demo"), pg.Dir)
 	return pg.NewNamedDatabase(ctx, "alignsync_demo")
-}
-
-func secrets() (keyring *connect.Keyring, jwtSecret string, err error) {
-	key := make([]byte, 32)
-	secret := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, "", err
-	}
-	if _, err := rand.Read(secret); err != nil {
-		return nil, "", err
-	}
-	keyring, err = connect.ParseKeyring("demo:" + base64.StdEncoding.EncodeToString(key))
-	return keyring, base64.RawURLEncoding.EncodeToString(secret), err
-}
-
-func (w *world) startServe(ctx context.Context, keyring *connect.Keyring, jwtSecret string) error {
-	// Listen first: the webhook URL registered with Align needs the real port
-	// when --ops-addr asks for any free one.
-	var handler http.Handler = http.NotFoundHandler()
-	httpSrv, err := ops.Start(w.opts.OpsAddr, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		handler.ServeHTTP(rw, r)
-	}), w.opts.Logger)
-	if err != nil {
-		return fmt.Errorf("serve: %w (choose another with --ops-addr)", err)
-	}
-	w.stops = append(w.stops, func() { _ = httpSrv.Shutdown() })
-	w.serveURL = "http://" + httpSrv.Addr
-	srv, err := admin.NewServer(admin.Config{Pool: w.pool, Keyring: keyring, AlignBaseURL: w.align.BaseURL,
-		PublicBaseURL: w.serveURL, JWTSecret: jwtSecret, Registry: w.reg, Logger: w.opts.Logger})
-	if err != nil {
-		return err
-	}
-	w.server, handler, w.jwtSecret = srv, srv, jwtSecret
-	w.token, err = admin.IssueToken(jwtSecret, "demo-platform-admin", "", []string{admin.RolePlatformAdmin}, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	w.recon, err = reconcile.New(reconcile.Config{Pool: w.pool, Keys: srv.Connections(), AlignBaseURL: w.align.BaseURL,
-		AlignRatePerMinute: 600, Metrics: reconcile.NewMetrics(w.reg), Logger: w.opts.Logger})
-	return err
 }
 
 func (w *world) startCapture(ctx context.Context, url string, brokers []string) error {
@@ -225,7 +181,7 @@ func (w *world) startCapture(ctx context.Context, url string, brokers []string) 
 func (w *world) startSink(ctx context.Context, brokers []string) error {
 	cfg := pipeline.Config{Brokers: brokers, AlignBaseURL: w.align.BaseURL, RetryInterval: 500 * time.Millisecond,
 		StatsInterval: time.Second}
-	s, err := pipeline.New(cfg, w.pool, w.server.Connections(), w.opts.Logger, w.reg)
+	s, err := pipeline.New(cfg, w.pool, w.creds, w.opts.Logger, w.reg)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // minIncidentDuration is the shortest workload that gets an incident: half of
@@ -84,7 +86,7 @@ func (in *incident) waitForError(ctx context.Context) {
 		var conn connectionView
 		err := in.w.adminAPI(ctx, http.MethodGet, in.c.ID, "/connection", nil, &conn)
 		parked, perr := in.failedOperations(ctx)
-		if err == nil && perr == nil && conn.Status == "error" && parked > 0 {
+		if err == nil && perr == nil && conn.Status == credentials.StatusError && parked > 0 {
 			in.erroredAt, in.parked = in.d.since(), parked
 			if conn.LastError != nil {
 				in.lastError = *conn.LastError
@@ -113,7 +115,7 @@ func (in *incident) reconnect(ctx context.Context) bool {
 		return false
 	}
 	var conn connectionView
-	if err := in.w.adminAPI(ctx, http.MethodGet, in.c.ID, "/connection", nil, &conn); err != nil || conn.Status != "connected" {
+	if err := in.w.adminAPI(ctx, http.MethodGet, in.c.ID, "/connection", nil, &conn); err != nil || conn.Status != credentials.StatusConnected {
 		in.problem("after reconnecting the connection shows %q (%v), want connected", conn.Status, err)
 		return false
 	}
@@ -228,7 +230,7 @@ func (in *incident) report(ctx context.Context, out io.Writer, converged bool) b
 		verdict = in.c.Name + " DIVERGED (see above)"
 	}
 	fmt.Fprintf(out, "  afterwards: connection %s, %d operations failed; %s\n", statusWord(conn.Status), failed, verdict)
-	return len(in.problems) == 0 && conn.Status == "connected" && failed == 0 && converged
+	return len(in.problems) == 0 && conn.Status == credentials.StatusConnected && failed == 0 && converged
 }
 
 func last4(key string) string {
@@ -248,11 +250,11 @@ func plural(n int, one, many string) string {
 // statusWord is a connection status as the admin pages word it.
 func statusWord(status string) string {
 	switch status {
-	case "connected":
+	case credentials.StatusConnected:
 		return "Connected"
-	case "error":
+	case credentials.StatusError:
 		return "Error"
-	case "disconnected":
+	case credentials.StatusDisconnected:
 		return "Disconnected"
 	}
 	return status

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // delivery is one verified webhook request to record.
@@ -39,7 +41,7 @@ func recordDelivery(ctx context.Context, pool *pgxpool.Pool, d delivery, data js
 		res, _, err := insertDelivery(ctx, pool, d, o)
 		return o, res, err
 	}
-	res, id, err := insertDelivery(ctx, pool, d, outcome{status: deliveryReceived})
+	res, id, err := insertDelivery(ctx, pool, d, outcome{status: DeliveryReceived})
 	if err != nil || res == connectionGone || id == 0 {
 		return outcome{}, res, err
 	}
@@ -156,7 +158,7 @@ func insertDelivery(ctx context.Context, q execer, d delivery, o outcome) (inser
 		WITH live AS (
 		    SELECT 1 FROM align_sync.connections
 		     WHERE connection_id = $3 AND company_id = $2
-		       AND status <> 'disconnected' AND webhook_secret_ciphertext IS NOT NULL
+		       AND status <> $9 AND webhook_secret_ciphertext IS NOT NULL
 		), ins AS (
 		    INSERT INTO align_sync.webhook_deliveries
 		           (delivery_id, company_id, connection_id, event_name, status, error, note, payload, processed_at)
@@ -169,7 +171,8 @@ func insertDelivery(ctx context.Context, q execer, d delivery, o outcome) (inser
 		SELECT EXISTS (SELECT 1 FROM live), (SELECT id FROM ins),
 		       (SELECT id FROM align_sync.webhook_deliveries
 		         WHERE delivery_id = $1 AND connection_id = $3 AND status = 'received')`,
-		d.id, d.companyID, d.connectionID, d.eventName, o.status, o.err, o.note, json.RawMessage(d.payload)).Scan(&live, &added, &stale)
+		d.id, d.companyID, d.connectionID, d.eventName, o.status, o.err, o.note, json.RawMessage(d.payload),
+		credentials.StatusDisconnected).Scan(&live, &added, &stale)
 	switch {
 	case err != nil:
 		return 0, 0, fmt.Errorf("recording delivery: %w", err)
@@ -179,7 +182,7 @@ func insertDelivery(ctx context.Context, q execer, d delivery, o outcome) (inser
 		return duplicate, *stale, nil
 	case added == nil:
 		return duplicate, 0, nil
-	case o.status == deliveryReceived:
+	case o.status == DeliveryReceived:
 		return inserted, *added, nil
 	}
 	return inserted, 0, nil

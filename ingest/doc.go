@@ -7,8 +7,15 @@
 // whose signature does not verify with its connection's secret is refused
 // before anything is stored; a connection changes only its own company's
 // rows; and a time entry's status only moves forward (AdvanceStatus). Ingest
-// never calls Align, and its write-back changes only status,
+// never calls Align (it imports neither the Align client nor the connect
+// workflow: connections resolve through the credential store,
+// connect/credentials), and its write-back changes only status,
 // rejection_reason and updated_at of a time entry.
+//
+// The vocabularies of what ingest receives and writes are defined here: the
+// webhook event names (events.go, what connect subscribes a connection to),
+// the time entry statuses and their lifecycle (status.go) and the delivery
+// statuses of align_sync.webhook_deliveries.
 //
 // A delivery is recorded as received, then applied and marked processed or
 // failed; a crash in between leaves it received, for Align's next attempt of

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/internal/testenv"
 )
@@ -30,7 +29,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type harness struct {
 	t        *testing.T
 	pool     *pgxpool.Pool
-	keyring  *connect.Keyring
+	keyring  *credentials.Keyring
 	receiver *ingest.Receiver
 	router   *mux.Router
 	reg      *prometheus.Registry
@@ -43,14 +42,11 @@ func newHarness(t *testing.T) *harness {
 }
 
 func newHarnessOn(t testing.TB, pool *pgxpool.Pool) *harness {
-	kr, err := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(randomBytes(32)))
+	kr, err := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(randomBytes(32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connect.NewService(connect.Config{
-		Pool: pool, Keyring: kr, PublicBaseURL: "http://127.0.0.1:1",
-		NewClient: func(string) (connect.AlignAPI, error) { return nil, fmt.Errorf("no Align in ingest tests") },
-	})
+	conns, err := credentials.New(pool, kr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (m *Metrics) outcome(o outcome) {
 	if m == nil {
 		return
 	}
-	if o.status == deliveryFailed {
+	if o.status == DeliveryFailed {
 		m.failures.WithLabelValues(o.reason).Inc()
 	}
 	if o.wrote != "" {

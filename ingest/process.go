@@ -9,27 +9,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/illumera/alignsync/sinks/align"
 )
 
 // Delivery statuses in align_sync.webhook_deliveries.
 const (
-	deliveryReceived  = "received"
-	deliveryProcessed = "processed"
-	deliveryFailed    = "failed"
+	DeliveryReceived  = "received"
+	DeliveryProcessed = "processed"
+	DeliveryFailed    = "failed"
 )
 
-// eventStatus is the time entry status each handled event reports.
-var eventStatus = map[string]string{
-	align.EventTimeSubmitted: StatusSubmitted,
-	align.EventTimeApproved:  StatusApproved,
-	align.EventTimeRejected:  StatusRejected,
-	align.EventTimeLocked:    StatusLocked,
-	align.EventTimeInvoiced:  StatusInvoiced,
-}
+// DeliveryStatuses lists every delivery status, in the order a delivery
+// takes them.
+var DeliveryStatuses = []string{DeliveryReceived, DeliveryProcessed, DeliveryFailed}
 
-// envelope is a webhook delivery (align-api.md §8). data stays raw until the
+// envelope is a webhook delivery (docs/align-contract.md §8). data stays raw until the
 // event is known to need it.
 type envelope struct {
 	ID             string          `json:"id"`
@@ -54,7 +47,7 @@ type outcome struct {
 }
 
 func failed(reason, format string, args ...any) outcome {
-	return outcome{status: deliveryFailed, err: fmt.Sprintf(format, args...), reason: reason}
+	return outcome{status: DeliveryFailed, err: fmt.Sprintf(format, args...), reason: reason}
 }
 
 // Failure reasons, the label of alignsync_ingest_processing_failures_total.
@@ -77,7 +70,7 @@ type write struct {
 func plan(eventName string, data json.RawMessage) (*write, outcome) {
 	next, handled := eventStatus[eventName]
 	if !handled {
-		return nil, outcome{status: deliveryProcessed, note: fmt.Sprintf("event %s ignored", truncate(eventName, 100))}
+		return nil, outcome{status: DeliveryProcessed, note: fmt.Sprintf("event %s ignored", truncate(eventName, 100))}
 	}
 	var d timeEntryData
 	if err := json.Unmarshal(data, &d); err != nil {
@@ -98,9 +91,9 @@ func (w *write) unknownEntry() outcome {
 // result turns what the write-back found into the delivery's outcome.
 func (w *write) result(current string, applied bool) outcome {
 	if applied {
-		return outcome{status: deliveryProcessed, wrote: w.next}
+		return outcome{status: DeliveryProcessed, wrote: w.next}
 	}
-	return outcome{status: deliveryProcessed, note: ignoredNote(current, w.next)}
+	return outcome{status: DeliveryProcessed, note: ignoredNote(current, w.next)}
 }
 
 // process applies one delivery inside tx (the retry path; new deliveries take

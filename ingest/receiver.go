@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // MaxBodyBytes bounds a delivery's body.
@@ -25,13 +25,13 @@ const MaxBodyBytes = 1 << 20
 const Route = "/webhooks/align/{connectionID}"
 
 // Connections resolves the connection a delivery is addressed to
-// (*connect.Service). An unknown or disconnected one must give an error
-// wrapping connect.ErrNotConnected.
+// (*credentials.Store). An unknown or disconnected one must give an error
+// wrapping credentials.ErrNotConnected.
 type Connections interface {
-	WebhookTarget(ctx context.Context, connectionID string) (connect.Webhook, error)
+	WebhookTarget(ctx context.Context, connectionID string) (credentials.Webhook, error)
 }
 
-var _ Connections = (*connect.Service)(nil)
+var _ Connections = (*credentials.Store)(nil)
 
 // Config assembles a Receiver.
 type Config struct {
@@ -93,7 +93,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) answer {
 	ctx := r.Context()
 	tg, err := rc.targets.get(ctx, mux.Vars(r)["connectionID"])
-	if errors.Is(err, connect.ErrNotConnected) {
+	if errors.Is(err, credentials.ErrNotConnected) {
 		return notFound
 	}
 	if err != nil {
@@ -158,7 +158,7 @@ func (rc *Receiver) record(ctx context.Context, tg target, env envelope, body []
 		return answer{http.StatusOK, resultDuplicate, ""}
 	}
 	rc.metrics.outcome(o)
-	if o.status == deliveryFailed {
+	if o.status == DeliveryFailed {
 		return answer{http.StatusOK, resultFailed, ""}
 	}
 	return answer{http.StatusOK, resultProcessed, ""}

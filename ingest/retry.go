@@ -51,7 +51,7 @@ func (rc *Receiver) RetryFailed(ctx context.Context, companyID string) (RetryRes
 		}
 		res.Retried++
 		rc.metrics.outcome(o)
-		if o.status == deliveryFailed {
+		if o.status == DeliveryFailed {
 			res.Failed++
 		} else {
 			res.Processed++

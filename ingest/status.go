@@ -9,8 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Time entry statuses written back from Align.
+// Time entry statuses of Illumera's time_entries.status. Illumera's app
+// writes draft and submitted; the others come back from Align, written here
+// (the receiver and ApplyRepair), which is why the lifecycle lives in this
+// package.
 const (
+	StatusDraft     = "draft"
 	StatusSubmitted = "submitted"
 	StatusApproved  = "approved"
 	StatusRejected  = "rejected"
@@ -25,12 +29,20 @@ var ErrUnknownTimeEntry = errors.New("unknown time entry")
 // approves a rejected entry after it was submitted again, so an approval that
 // arrives after a rejection is news, never a late event.
 var rank = map[string]int{
-	"draft":         0,
+	StatusDraft:     0,
 	StatusSubmitted: 1,
 	StatusRejected:  1,
 	StatusApproved:  2,
 	StatusLocked:    3,
 	StatusInvoiced:  4,
+}
+
+// Rank is status's place in the lifecycle (draft 0, submitted and rejected
+// 1, approved 2, locked 3, invoiced 4) and whether it is a time entry status
+// at all; reconciliation compares Illumera's and Align's statuses with it.
+func Rank(status string) (int, bool) {
+	r, ok := rank[status]
+	return r, ok
 }
 
 // allowed reports whether an entry in status current may take status next:
@@ -78,7 +90,7 @@ func ignoredNote(current, next string) string {
 // lifecycle (allowedFrom, ignoredNote) with the entry found through its
 // entity link.
 func AdvanceStatus(ctx context.Context, tx pgx.Tx, companyID, illumeraEntryID, newStatus, rejectionReason string) (note string, err error) {
-	if _, known := rank[newStatus]; !known || newStatus == "draft" {
+	if _, known := rank[newStatus]; !known || newStatus == StatusDraft {
 		return "", fmt.Errorf("advancing time entry %s: %q is not a status Align reports", illumeraEntryID, newStatus)
 	}
 	company, err1 := uuid.Parse(companyID)

@@ -7,7 +7,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // targetTTL bounds how long a connection's decrypted webhook secret stays in
@@ -19,7 +19,7 @@ const (
 
 // target is a resolved connection with its signature verifier.
 type target struct {
-	connect.Webhook
+	credentials.Webhook
 	verifier *standardwebhooks.Webhook
 	expires  time.Time
 }
@@ -39,7 +39,7 @@ func newTargets(conns Connections) *targets {
 	return &targets{conns: conns, m: map[string]target{}}
 }
 
-// get resolves connectionID; errors are connect's (ErrNotConnected for an
+// get resolves connectionID; errors are the store's (ErrNotConnected for an
 // unknown or disconnected connection) or a secret the library refuses.
 func (t *targets) get(ctx context.Context, connectionID string) (target, error) {
 	now := time.Now()

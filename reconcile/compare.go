@@ -3,6 +3,7 @@ package reconcile
 import (
 	"time"
 
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -23,7 +24,7 @@ const provider = "illumera"
 
 // approved: the statuses whose minutes count.
 func approved(status string) bool {
-	return status == "approved" || status == "locked" || status == "invoiced"
+	return status == ingest.StatusApproved || status == ingest.StatusLocked || status == ingest.StatusInvoiced
 }
 
 // entryCost is an entry's cost in cents, rounded half up per entry, as Align
@@ -105,22 +106,21 @@ func compare(ill []illumeraEntry, al []align.TimeEntry) comparison {
 	return c
 }
 
-// rank orders the lifecycle as ingest does; rejected sits beside submitted.
-var rank = map[string]int{"draft": 0, "submitted": 1, "rejected": 1, "approved": 2, "locked": 3, "invoiced": 4}
-
 // ahead reports whether Align's status is news Illumera missed. Forward
-// moves always are. A rejection is only when Illumera still shows the entry
+// moves (in ingest's lifecycle, where rejected sits beside submitted) always
+// are. A rejection is only when Illumera still shows the entry
 // submitted, nothing for it is waiting in the outbox, and Illumera's row has
 // not changed since Align's rejection: otherwise the talent may have
 // resubmitted and the pipeline not yet told Align, and writing rejected back
 // would undo their work.
 func ahead(e illumeraEntry, a align.TimeEntry) bool {
 	to := string(a.Status)
-	if to == "rejected" {
-		return e.Status == "submitted" && !e.InFlight && !a.UpdatedAt.IsZero() && e.UpdatedAt.Before(a.UpdatedAt)
+	if to == ingest.StatusRejected {
+		return e.Status == ingest.StatusSubmitted && !e.InFlight && !a.UpdatedAt.IsZero() && e.UpdatedAt.Before(a.UpdatedAt)
 	}
-	r, ok := rank[to]
-	return ok && to != "draft" && r > rank[e.Status]
+	r, ok := ingest.Rank(to)
+	current, _ := ingest.Rank(e.Status)
+	return ok && to != ingest.StatusDraft && r > current
 }
 
 // discrepancies are the differences a comparison records: any in minutes,

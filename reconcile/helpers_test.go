@@ -19,6 +19,7 @@ import (
 
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/pipeline"
@@ -48,7 +49,7 @@ func newHarness(t *testing.T) *harness {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	keyring, err := connect.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(key))
+	keyring, err := credentials.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(key))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/illumera/alignsync/sinks/align"
 )
 
-// Keys gives a company's Align API key (*connect.Service).
+// Keys gives a company's Align API key (*credentials.Store).
 type Keys interface {
 	APIKey(ctx context.Context, companyID string) (string, error)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // company is a connected company a run reconciles.
@@ -25,7 +27,7 @@ type company struct {
 // be connected).
 func companies(ctx context.Context, pool *pgxpool.Pool, only string) ([]company, error) {
 	rows, err := pool.Query(ctx, `SELECT company_id::text, connected_at FROM align_sync.connections
-		WHERE status = 'connected' AND ($1::uuid IS NULL OR company_id = $1::uuid) ORDER BY company_id`, nullable(only))
+		WHERE status = $2 AND ($1::uuid IS NULL OR company_id = $1::uuid) ORDER BY company_id`, nullable(only), credentials.StatusConnected)
 	if err != nil {
 		return nil, fmt.Errorf("listing connected companies: %w", err)
 	}

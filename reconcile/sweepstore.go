@@ -9,12 +9,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/ingest"
 )
 
 // sweptStatuses are the statuses Align may still move an entry from without
 // Illumera's doing (approve or reject, lock, invoice); a draft or rejected
 // entry moves only when Illumera submits it.
-var sweptStatuses = []string{"submitted", "approved", "locked"}
+var sweptStatuses = []string{ingest.StatusSubmitted, ingest.StatusApproved, ingest.StatusLocked}
 
 // dueEntry is an entry the sweep reads from Align.
 type dueEntry struct {
@@ -40,10 +42,10 @@ func dueEntries(ctx context.Context, pool *pgxpool.Pool, companyID string, minAg
 		   AND te.updated_at < now() - $3::interval
 		   AND (sc.checked_at IS NULL OR sc.checked_at < te.updated_at OR sc.checked_at < now() - $4::interval)
 		   AND te.id::text <> ALL ($5::text[])
-		 ORDER BY (sc.checked_at IS NULL OR sc.checked_at < te.updated_at) DESC, te.status = 'submitted' DESC,
+		 ORDER BY (sc.checked_at IS NULL OR sc.checked_at < te.updated_at) DESC, te.status = $7 DESC,
 		          sc.checked_at NULLS FIRST, te.updated_at, te.id
 		 LIMIT $6`,
-		companyID, sweptStatuses, minAge, recheck, busy, limit)
+		companyID, sweptStatuses, minAge, recheck, busy, limit, ingest.StatusSubmitted)
 	if err != nil {
 		return nil, fmt.Errorf("listing entries to check: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 // Options says what to resync.
@@ -99,7 +101,8 @@ func connectedCompanies(ctx context.Context, pool *pgxpool.Pool, only string) ([
 		onlyArg = only
 	}
 	rows, err := pool.Query(ctx, `SELECT company_id::text, connected_at FROM align_sync.connections
-		WHERE status IN ('connected', 'error') AND ($1::uuid IS NULL OR company_id = $1::uuid) ORDER BY company_id`, onlyArg)
+		WHERE status = ANY ($2::text[]) AND ($1::uuid IS NULL OR company_id = $1::uuid) ORDER BY company_id`, onlyArg,
+		[]string{credentials.StatusConnected, credentials.StatusError})
 	if err != nil {
 		return nil, fmt.Errorf("listing connected companies: %w", err)
 	}

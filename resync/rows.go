@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/ingest"
 )
 
 // Tables are the synced tables a resync reads, in dependency order.
@@ -81,11 +83,11 @@ func changeFor(r row, last map[string]any) change {
 		return firstSync(r)
 	}
 	c := change{table: r.table, op: "u", before: last, after: r.data}
-	if r.table == "time_entries" && text(last, "status") == "submitted" && text(r.data, "status") == "submitted" &&
+	if r.table == "time_entries" && text(last, "status") == ingest.StatusSubmitted && text(r.data, "status") == ingest.StatusSubmitted &&
 		differ(last, r.data, "minutes", "work_date", "description") {
 		// Illumera edits a submitted entry only after Align rejected it, which
 		// the ledger does not record: the edit and the resubmission are due.
-		c.before = with(last, "status", "rejected")
+		c.before = with(last, "status", ingest.StatusRejected)
 	}
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 )
 
 func init() {
@@ -60,7 +61,7 @@ func (c *adminTokenConfig) validate(f *flagSet) {
 	case admin.RoleCompanyAdmin:
 		f.Require(c.company, "company")
 		if c.company != "" {
-			id, err := connect.CanonicalID(c.company)
+			id, err := credentials.CanonicalID(c.company)
 			if err != nil {
 				f.Problem("--company %q: not a UUID", c.company)
 			}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/illumera/alignsync/internal/testenv"
+	"github.com/illumera/alignsync/internal/devenv"
 )
 
 func init() {
@@ -15,7 +15,7 @@ func init() {
 
 func runAlignsim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var addr string
-	f := newFlagSet("alignsim", "Serves an in-memory Align (align-api.md §1–§8) under /api/v1 and its control API\n"+
+	f := newFlagSet("alignsim", "Serves an in-memory Align (docs/align-contract.md §1–§8) under /api/v1 and its control API\n"+
 		"under /_sim (orgs, keys, manager actions, faults, state dump). Bind it to loopback: the\n"+
 		"control API has no authentication.")
 	f.String(&addr, "addr", "ALIGNSYNC_ALIGNSIM_ADDR", "127.0.0.1:8089", "listen address")
@@ -23,7 +23,7 @@ func runAlignsim(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	logger := f.Logger(stderr)
-	a, err := testenv.StartAlign(addr)
+	a, err := devenv.StartAlign(addr)
 	if err != nil {
 		logger.Error("alignsim could not start", slog.Any("error", err))
 		return 1

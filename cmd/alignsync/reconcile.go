@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
 )
@@ -22,6 +22,7 @@ type reconcileFlags struct {
 	ratePerMinute                             int
 	repair, json                              bool
 	parsedWindow                              reconcile.Window
+	keyring                                   *credentials.Keyring
 }
 
 func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -63,13 +64,9 @@ func (c *reconcileFlags) validate(f *flagSet) {
 	f.Require(c.databaseURL, "database-url")
 	f.Require(c.encryptionKeys, "encryption-keys")
 	f.Require(c.alignBaseURL, "align-base-url")
-	if c.encryptionKeys != "" {
-		if _, err := connect.ParseKeyring(c.encryptionKeys); err != nil {
-			f.Problem("--encryption-keys: %v", err)
-		}
-	}
+	c.keyring = parseKeyring(f, c.encryptionKeys)
 	if c.company != "" {
-		if _, err := connect.CanonicalID(c.company); err != nil {
+		if _, err := credentials.CanonicalID(c.company); err != nil {
 			f.Problem("--company %q: not a UUID", c.company)
 		}
 	}
@@ -89,11 +86,7 @@ func reconcileOnce(ctx context.Context, c reconcileFlags, logger *slog.Logger) (
 		return reconcile.Report{}, err
 	}
 	defer pool.Close()
-	keyring, _ := connect.ParseKeyring(c.encryptionKeys)
-	// Reconciliation only decrypts keys; it registers no webhook, so the
-	// public URL the service requires is never used.
-	keys, err := connect.NewService(connect.Config{Pool: pool, Keyring: keyring, Logger: logger,
-		NewClient: connect.NewClientFactory(c.alignBaseURL, nil), PublicBaseURL: "http://unused.invalid"})
+	keys, err := credentials.New(pool, c.keyring)
 	if err != nil {
 		return reconcile.Report{}, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/pipeline"
 	"github.com/illumera/alignsync/replay"
 	"github.com/illumera/alignsync/store"
@@ -32,9 +32,10 @@ type replayFlags struct {
 	ratePerMinute, maxAttempts    int
 	json                          bool
 
-	reset replay.ResetOptions
-	from  time.Time
-	to    time.Time
+	reset   replay.ResetOptions
+	from    time.Time
+	to      time.Time
+	keyring *credentials.Keyring
 }
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -137,7 +138,7 @@ func (c *replayFlags) validate(f *flagSet) {
 }
 
 func (c *replayFlags) validateCompany(f *flagSet) {
-	if _, err := connect.CanonicalID(c.company); err != nil {
+	if _, err := credentials.CanonicalID(c.company); err != nil {
 		f.Problem("--company %q: not a UUID", c.company)
 	}
 	f.Require(c.fromDatetime, "from-datetime")
@@ -156,11 +157,7 @@ func (c *replayFlags) validateCompany(f *flagSet) {
 	}
 	f.Require(c.databaseURL, "database-url")
 	f.Require(c.encryptionKeys, "encryption-keys")
-	if c.encryptionKeys != "" {
-		if _, err := connect.ParseKeyring(c.encryptionKeys); err != nil {
-			f.Problem("--encryption-keys: %v", err)
-		}
-	}
+	c.keyring = parseKeyring(f, c.encryptionKeys)
 	if c.ratePerMinute < 1 || c.maxAttempts < 1 {
 		f.Problem("--align-rate-per-minute and --align-max-attempts must be at least 1")
 	}
@@ -185,11 +182,9 @@ func (c *replayFlags) replayCompany(ctx context.Context, f *flagSet, stdout, std
 		return fail(err)
 	}
 	defer pool.Close()
-	keyring, _ := connect.ParseKeyring(c.encryptionKeys)
-	// The replay only decrypts keys and marks refused ones; it registers no
-	// webhook, so the public URL the service requires is never used.
-	conns, err := connect.NewService(connect.Config{Pool: pool, Keyring: keyring, Logger: logger,
-		NewClient: connect.NewClientFactory(c.alignBaseURL, nil), PublicBaseURL: "http://unused.invalid"})
+	// The replay only decrypts keys and marks refused ones: the credential
+	// store is all it needs.
+	conns, err := credentials.New(pool, c.keyring)
 	if err != nil {
 		return fail(err)
 	}
@@ -199,7 +194,7 @@ func (c *replayFlags) replayCompany(ctx context.Context, f *flagSet, stdout, std
 		return fail(err)
 	}
 	defer sink.Close()
-	company, _ := connect.CanonicalID(c.company)
+	company, _ := credentials.CanonicalID(c.company)
 	out := stdout
 	if c.json {
 		out = nil

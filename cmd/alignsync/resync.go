@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/resync"
 	"github.com/illumera/alignsync/store"
 )
@@ -65,7 +65,7 @@ func (c *resyncFlags) validate(f *flagSet) {
 	f.Require(c.databaseURL, "database-url")
 	f.Require(c.since, "since")
 	if c.company != "" {
-		if _, err := connect.CanonicalID(c.company); err != nil {
+		if _, err := credentials.CanonicalID(c.company); err != nil {
 			f.Problem("--company %q: not a UUID", c.company)
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/store"
 )
 
@@ -26,19 +25,11 @@ func runRotateKeys(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.String(&databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL of Illumera's database (align_sync schema migrated)")
 	f.String(&encryptionKeys, "encryption-keys", "ALIGNSYNC_ENCRYPTION_KEYS", "", "keyring id:base64(32 bytes)[,id:base64...]; the first key seals, all open")
 	f.Bool(&dryRun, "dry-run", "ALIGNSYNC_ROTATE_KEYS_DRY_RUN", false, "only list the key ids in use and how many secrets each sealed; change nothing")
-	var keyring *connect.Keyring
+	var keyring *credentials.Keyring
 	code := parseFlags(f, args, stdout, stderr, func() {
 		f.Require(databaseURL, "database-url")
 		f.Require(encryptionKeys, "encryption-keys")
-		if encryptionKeys != "" {
-			kr, err := connect.ParseKeyring(encryptionKeys)
-			if err != nil {
-				for _, line := range strings.Split(err.Error(), "\n") {
-					f.Problem("--encryption-keys: %s", line)
-				}
-			}
-			keyring = kr
-		}
+		keyring = parseKeyring(f, encryptionKeys)
 	})
 	if code >= 0 {
 		return code
@@ -49,10 +40,10 @@ func runRotateKeys(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	defer pool.Close()
-	rot, err := connect.RotateKeys(ctx, pool, keyring, dryRun)
+	rot, err := credentials.RotateKeys(ctx, pool, keyring, dryRun)
 	writeRotation(stdout, rot)
 	if err != nil {
-		if !errors.Is(err, connect.ErrRotationIncomplete) {
+		if !errors.Is(err, credentials.ErrRotationIncomplete) {
 			fmt.Fprintf(stderr, "alignsync rotate-keys: %v\n", err)
 		}
 		return 1
@@ -61,7 +52,7 @@ func runRotateKeys(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 // writeRotation prints what the rotation found and did: counts and ids only.
-func writeRotation(w io.Writer, r connect.Rotation) {
+func writeRotation(w io.Writer, r credentials.Rotation) {
 	fmt.Fprintf(w, "key ids in use (first key of the keyring: %s):\n", r.PrimaryKeyID)
 	if len(r.InUse) == 0 {
 		fmt.Fprintln(w, "  none: no stored API key or webhook secret")
@@ -94,7 +85,7 @@ func writeRotation(w io.Writer, r connect.Rotation) {
 	}
 }
 
-func counts(u connect.KeyUse) string {
+func counts(u credentials.KeyUse) string {
 	return fmt.Sprintf("%d %s, %d %s", u.APIKeys, plural(u.APIKeys, "API key", "API keys"),
 		u.WebhookSecrets, plural(u.WebhookSecrets, "webhook secret", "webhook secrets"))
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/testenv"
 )
 
@@ -30,7 +30,7 @@ func rotateKeys(args ...string) (int, string) {
 // changes nothing; a keyring that cannot open a stored secret exits 1.
 func TestRotateKeysCommand(t *testing.T) {
 	env := testenv.New(t)
-	old, err := connect.ParseKeyring(keySpec("k1", 1))
+	old, err := credentials.ParseKeyring(keySpec("k1", 1))
 	if err != nil {
 		t.Fatal(err)
 	}

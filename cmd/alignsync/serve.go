@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/reconcile"
 	"github.com/illumera/alignsync/store"
@@ -34,14 +32,10 @@ type serveConfig struct {
 	reconcileRepair bool
 	sessionLife     time.Duration
 	heal            healConfig
+	keyring         *credentials.Keyring // parsed from encryptionKeys by validate
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var c serveConfig
-	var keyring *connect.Keyring
-	f := newFlagSet("serve", "Serves Align's webhooks (POST /webhooks/align/{connectionID}), the admin API\n"+
-		"(/api/companies/{companyID}/align/..., JWT-authenticated) and /metrics, /healthz, /readyz on one\n"+
-		"listener. Stateless: run as many instances as needed behind a load balancer.")
+func (c *serveConfig) register(f *flagSet) {
 	f.String(&c.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL (Illumera's database, with the align_sync schema migrated); add pool_max_conns=16 for webhook bursts (BENCHMARKS.md)")
 	f.String(&c.addr, "addr", "ALIGNSYNC_ADDR", "127.0.0.1:8080", "listen address")
 	f.String(&c.publicBaseURL, "public-base-url", "ALIGNSYNC_PUBLIC_BASE_URL", "", "URL at which Align reaches this server, e.g. https://sync.illumera.example (webhook destinations)")
@@ -54,92 +48,79 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	f.String(&c.reconcileWin, "reconcile-window", "ALIGNSYNC_RECONCILE_WINDOW", "7d", "work dates the nightly reconciliation compares: Nd, all, or FROM..TO")
 	f.Bool(&c.reconcileRepair, "reconcile-repair", "ALIGNSYNC_RECONCILE_REPAIR", false, "the nightly reconciliation also repairs, as reconcile --repair does")
 	c.heal.register(f)
-	code := parseFlags(f, args, stdout, stderr, func() {
-		c.heal.validate(f)
-		if c.reconcileAt != "" {
-			if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
-				f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
-			}
-		} else if c.reconcileRepair {
-			f.Problem("--reconcile-repair: there is no nightly reconciliation to repair with; set --reconcile-at too")
+}
+
+func (c *serveConfig) validate(f *flagSet) {
+	c.heal.validate(f)
+	if c.reconcileAt != "" {
+		if _, err := reconcile.ParseSchedule(c.reconcileAt); err != nil {
+			f.Problem("--reconcile-at %q: %v", c.reconcileAt, err)
 		}
-		if _, err := reconcile.ParseWindow(c.reconcileWin); err != nil {
-			f.Problem("--reconcile-window %q: %v", c.reconcileWin, err)
+	} else if c.reconcileRepair {
+		f.Problem("--reconcile-repair: there is no nightly reconciliation to repair with; set --reconcile-at too")
+	}
+	if _, err := reconcile.ParseWindow(c.reconcileWin); err != nil {
+		f.Problem("--reconcile-window %q: %v", c.reconcileWin, err)
+	}
+	f.Require(c.databaseURL, "database-url")
+	f.Require(c.publicBaseURL, "public-base-url")
+	f.Require(c.encryptionKeys, "encryption-keys")
+	f.Require(c.jwtSecret, "admin-jwt-secret")
+	c.keyring = parseKeyring(f, c.encryptionKeys)
+	if c.publicBaseURL != "" {
+		if err := connect.ValidateBaseURL(c.publicBaseURL); err != nil {
+			f.Problem("--public-base-url: %v", err)
 		}
-		f.Require(c.databaseURL, "database-url")
-		f.Require(c.publicBaseURL, "public-base-url")
-		f.Require(c.encryptionKeys, "encryption-keys")
-		f.Require(c.jwtSecret, "admin-jwt-secret")
-		if c.encryptionKeys != "" {
-			kr, err := connect.ParseKeyring(c.encryptionKeys)
-			if err != nil {
-				for _, line := range strings.Split(err.Error(), "\n") {
-					f.Problem("--encryption-keys: %s", line)
-				}
-			}
-			keyring = kr
-		}
-		if c.publicBaseURL != "" {
-			if err := connect.ValidateBaseURL(c.publicBaseURL); err != nil {
-				f.Problem("--public-base-url: %v", err)
-			}
-		}
-		if err := connect.ValidateBaseURL(c.alignBaseURL); err != nil {
-			f.Problem("--align-base-url: %v", err)
-		}
-		if c.sessionLife < time.Minute || c.sessionLife > 7*24*time.Hour {
-			f.Problem("--admin-session-lifetime %s: must be between 1m and 168h", c.sessionLife)
-		}
-		if c.jwtSecret != "" && len(c.jwtSecret) < admin.MinSecretBytes {
-			f.Problem("--admin-jwt-secret: %d bytes, want at least %d", len(c.jwtSecret), admin.MinSecretBytes)
-		}
-	})
-	if code >= 0 {
+	}
+	if err := connect.ValidateBaseURL(c.alignBaseURL); err != nil {
+		f.Problem("--align-base-url: %v", err)
+	}
+	if c.sessionLife < time.Minute || c.sessionLife > 7*24*time.Hour {
+		f.Problem("--admin-session-lifetime %s: must be between 1m and 168h", c.sessionLife)
+	}
+	if c.jwtSecret != "" && len(c.jwtSecret) < admin.MinSecretBytes {
+		f.Problem("--admin-jwt-secret: %d bytes, want at least %d", len(c.jwtSecret), admin.MinSecretBytes)
+	}
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c serveConfig
+	f := newFlagSet("serve", "Serves Align's webhooks (POST /webhooks/align/{connectionID}), the admin API\n"+
+		"(/api/companies/{companyID}/align/..., JWT-authenticated) and /metrics, /healthz, /readyz on one\n"+
+		"listener. Stateless: run as many instances as needed behind a load balancer.")
+	c.register(f)
+	if code := parseFlags(f, args, stdout, stderr, func() { c.validate(f) }); code >= 0 {
 		return code
 	}
 	logger := f.Logger(stderr)
 	logger.Info("starting serve", slog.String("addr", c.addr), slog.String("public_base_url", c.publicBaseURL),
-		slog.String("align_base_url", c.alignBaseURL), slog.String("encryption_key_id", keyring.PrimaryKeyID()),
+		slog.String("align_base_url", c.alignBaseURL), slog.String("encryption_key_id", c.keyring.PrimaryKeyID()),
 	)
+	return serve(ctx, c, logger, stderr)
+}
 
+// serve runs until ctx ends: the parts (serve_parts.go), their background
+// work, and the one listener.
+func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stderr io.Writer) int {
 	pool, err := store.Open(ctx, c.databaseURL)
 	if err != nil {
 		logger.Error("serve: opening database failed", slog.Any("error", err))
 		return 1
 	}
 	defer pool.Close()
-	reg := ops.NewRegistry()
-	srv, err := admin.NewServer(admin.Config{
-		Pool: pool, Keyring: keyring, AlignBaseURL: c.alignBaseURL, PublicBaseURL: c.publicBaseURL,
-		JWTSecret: c.jwtSecret, SessionLifetime: c.sessionLife, Registry: reg, Logger: logger,
-	})
+	p, err := newServeParts(c, pool, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
 		return 2
 	}
-	recMetrics := reconcile.NewMetrics(reg)
-	watchRuns, stopWatchRuns := context.WithCancel(ctx)
-	defer stopWatchRuns()
-	go recMetrics.WatchRuns(watchRuns, pool, 30*time.Second)
-	if c.reconcileAt != "" {
-		stopNightly, err := startNightly(ctx, c, pool, srv, recMetrics, logger)
-		if err != nil {
-			fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
-			return 1
-		}
-		defer stopNightly()
-	}
-	stopHealing, err := startHealing(ctx, c.heal, c.alignBaseURL, pool, srv, recMetrics, logger)
+	stopBackground, err := p.startBackground(ctx, c, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "alignsync serve: %v\n", err)
 		return 1
 	}
-	defer stopHealing()
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go srv.WatchDatabase(watchCtx, 5*time.Second)
+	defer stopBackground()
 
-	httpSrv, err := ops.Start(c.addr, srv, logger)
+	httpSrv, err := ops.Start(c.addr, p.handler(), logger)
 	if err != nil {
 		logger.Error("serve: listening failed", slog.Any("error", err))
 		return 1
@@ -152,24 +133,4 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
-}
-
-// startNightly runs the reconciliation every day at --reconcile-at; across
-// instances an advisory lock lets one run each night.
-func startNightly(ctx context.Context, c serveConfig, pool *pgxpool.Pool, srv *admin.Server, metrics *reconcile.Metrics, logger *slog.Logger) (func(), error) {
-	window, _ := reconcile.ParseWindow(c.reconcileWin)
-	rec, err := reconcile.New(reconcile.Config{Pool: pool, Keys: srv.Connections(), AlignBaseURL: c.alignBaseURL,
-		Metrics: metrics, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := rec.Nightly(ctx, c.reconcileAt, reconcile.Options{Window: window, Repair: c.reconcileRepair}); err != nil && ctx.Err() == nil {
-			logger.Error("nightly reconciliation stopped", slog.Any("error", err))
-		}
-	}()
-	return func() { cancel(); <-done }, nil
 }

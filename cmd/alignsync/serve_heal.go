@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/connect"
 	"github.com/illumera/alignsync/reconcile"
 )
@@ -54,16 +51,16 @@ func (h *healConfig) validate(f *flagSet) {
 	}
 }
 
-// startHealing runs the status sweep and the health check until ctx ends or
-// the returned stop is called.
-func startHealing(ctx context.Context, h healConfig, alignBaseURL string, pool *pgxpool.Pool, srv *admin.Server,
-	metrics *reconcile.Metrics, logger *slog.Logger) (stop func(), err error) {
+// startHealing runs the status sweep (reading keys from the credential
+// store) and the connection health check (the connect workflow) until ctx
+// ends or the returned stop is called.
+func startHealing(ctx context.Context, h healConfig, alignBaseURL string, p *serveParts, logger *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if h.sweepInterval > 0 {
-		sweeper, err := reconcile.NewSweeper(reconcile.SweepConfig{Pool: pool, Keys: srv.Connections(), AlignBaseURL: alignBaseURL,
+		sweeper, err := reconcile.NewSweeper(reconcile.SweepConfig{Pool: p.pool, Keys: p.creds, AlignBaseURL: alignBaseURL,
 			Interval: h.sweepInterval, MinAge: h.sweepMinAge, Batch: h.sweepBatch, RatePerMinute: h.sweepRate,
-			Metrics: metrics, Logger: logger})
+			Metrics: p.recMetrics, Logger: logger})
 		if err != nil {
 			cancel()
 			return nil, err
@@ -71,7 +68,7 @@ func startHealing(ctx context.Context, h healConfig, alignBaseURL string, pool *
 		wg.Go(func() { sweeper.Run(ctx) })
 	}
 	if h.healthInterval > 0 {
-		wg.Go(func() { srv.Connections().WatchHealth(ctx, h.healthInterval) })
+		wg.Go(func() { p.conns.WatchHealth(ctx, h.healthInterval) })
 		logger.Info("connection health check started", slog.Duration("interval", h.healthInterval))
 	}
 	return func() { cancel(); wg.Wait() }, nil

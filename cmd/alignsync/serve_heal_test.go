@@ -10,6 +10,7 @@ import (
 
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/testenv"
 	"github.com/illumera/alignsync/sinks/align"
 )
@@ -21,7 +22,7 @@ func TestServeHealsAMissedWebhookByDefault(t *testing.T) {
 	defer cancel()
 	env := testenv.New(t)
 	keys := keySpec("k1", 1)
-	keyring, err := connect.ParseKeyring(keys)
+	keyring, err := credentials.ParseKeyring(keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/ops"
 	"github.com/illumera/alignsync/pipeline"
 	"github.com/illumera/alignsync/pipeline/ledger"
@@ -22,6 +22,7 @@ func init() {
 type sinkFlags struct {
 	databaseURL, encryptionKeys, metricsAddr string
 	cfg                                      pipeline.Config
+	keyring                                  *credentials.Keyring // parsed by validate
 }
 
 func (s *sinkFlags) register(f *flagSet) {
@@ -50,11 +51,7 @@ func (s *sinkFlags) validate(f *flagSet) {
 	if len(s.cfg.Brokers) == 0 {
 		f.Require("", "kafka-brokers")
 	}
-	if s.encryptionKeys != "" {
-		if _, err := connect.ParseKeyring(s.encryptionKeys); err != nil {
-			f.Problem("--encryption-keys: %v", err)
-		}
-	}
+	s.keyring = parseKeyring(f, s.encryptionKeys)
 	if s.cfg.Slots < 1 {
 		f.Problem("--executor-slots %d: must be at least 1", s.cfg.Slots)
 	}
@@ -100,14 +97,12 @@ func serveSink(ctx context.Context, s sinkFlags, logger *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	keyring, _ := connect.ParseKeyring(s.encryptionKeys)
-	conns, err := connect.NewService(connect.Config{Pool: pool, Keyring: keyring,
-		NewClient: connect.NewClientFactory(s.cfg.AlignBaseURL, nil), PublicBaseURL: "http://sink.invalid", Logger: logger})
+	keys, err := credentials.New(pool, s.keyring)
 	if err != nil {
 		return err
 	}
 	reg := ops.NewRegistry()
-	sink, err := pipeline.New(s.cfg, pool, conns, logger, reg)
+	sink, err := pipeline.New(s.cfg, pool, keys, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -133,7 +128,7 @@ func runRetryFailed(ctx context.Context, args []string, stdout, stderr io.Writer
 		f.Require(url, "database-url")
 		f.Require(company, "company")
 		if company != "" {
-			if _, err := connect.CanonicalID(company); err != nil {
+			if _, err := credentials.CanonicalID(company); err != nil {
 				f.Problem("--company %q: not a UUID", company)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // This file holds every rule of the Align contract the client depends on that Align has not
-// documented (tagged [assumed] in align-api.md), so it can change in one place when Align
+// documented (tagged [assumed] in docs/align-contract.md), so it can change in one place when Align
 // confirms. Routes are all listed here, each tagged, because an undocumented path is an
 // assumption too. Route templates double as the observer's bounded-cardinality route label.
 
@@ -66,12 +66,6 @@ const (
 	ProjectOnHold    ProjectStatus = "on_hold"
 	ProjectCompleted ProjectStatus = "completed"
 	ProjectArchived  ProjectStatus = "archived"
-)
-
-// Webhook event names for the two statuses Align's docs do not name; spelling assumed.
-const (
-	EventTimeLocked   = "time.locked"
-	EventTimeInvoiced = "time.invoiced"
 )
 
 // CreateProjectRequest is the body of POST /projects; the path is documented, the body assumed.

@@ -3,6 +3,7 @@ package align_test
 import (
 	"testing"
 
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
@@ -118,7 +119,7 @@ func TestContractWebhooksRoundTrip(t *testing.T) {
 	ctx := f.ctx
 	hook, err := f.client.CreateWebhook(ctx, f.op(), align.CreateWebhookRequest{
 		DestinationURL: "http://127.0.0.1:1/hook",
-		EventNames:     []string{align.EventTimeSubmitted, align.EventTimeApproved, align.EventTimeRejected, align.EventTimeLocked, align.EventTimeInvoiced},
+		EventNames:     []string{ingest.EventTimeSubmitted, ingest.EventTimeApproved, ingest.EventTimeRejected, ingest.EventTimeLocked, ingest.EventTimeInvoiced},
 	})
 	if err != nil || hook.HMACSecret == "" || hook.ID == "" {
 		t.Fatalf("CreateWebhook = %+v, %v", hook, err)

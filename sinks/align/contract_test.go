@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/illumera/alignsync/alignsim"
+	"github.com/illumera/alignsync/ingest"
 	"github.com/illumera/alignsync/sinks/align"
 )
 
 // These tests run the client against the simulator over loopback. The two sides share nothing
-// but align-api.md, so a failure here is a misreading on one side or the other.
+// but the contract (docs/align-contract.md), so a failure here is a misreading on one side or the other.
 
 const workDate = "2026-11-20"
 
@@ -51,7 +52,7 @@ func TestContractProjectKeyRefusedOnOrgOnlyEndpoints(t *testing.T) {
 	own, other := f.project("Own"), f.project("Other")
 	u := f.member(own.ID, "scoped@example.com")
 	hook, err := f.client.CreateWebhook(f.ctx, f.op(), align.CreateWebhookRequest{
-		DestinationURL: "http://127.0.0.1:1/hook", EventNames: []string{align.EventTimeApproved},
+		DestinationURL: "http://127.0.0.1:1/hook", EventNames: []string{ingest.EventTimeApproved},
 	})
 	if err != nil {
 		t.Fatalf("creating webhook: %v", err)
@@ -80,7 +81,7 @@ func TestContractProjectKeyRefusedOnOrgOnlyEndpoints(t *testing.T) {
 		},
 		"GET /webhooks": func() error { _, err := align.Collect(pc.ListWebhooks(ctx)); return err },
 		"POST /webhooks": func() error {
-			_, err := pc.CreateWebhook(ctx, f.op(), align.CreateWebhookRequest{DestinationURL: "http://127.0.0.1:1/x", EventNames: []string{align.EventTimeApproved}})
+			_, err := pc.CreateWebhook(ctx, f.op(), align.CreateWebhookRequest{DestinationURL: "http://127.0.0.1:1/x", EventNames: []string{ingest.EventTimeApproved}})
 			return err
 		},
 		"DELETE /webhooks/:id": func() error { return pc.DeleteWebhook(ctx, hook.ID) },

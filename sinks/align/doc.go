@@ -1,4 +1,5 @@
-// Package align is the typed client of the Align API (see /work/shared/align-api.md).
+// Package align is the typed client of the Align API. What it assumes about Align, each point
+// marked documented or assumed, is docs/align-contract.md at the repository's root.
 //
 // Invariant: every request a Client sends carries the caller's API key, passes the key's shared
 // rate limiter first, and every POST carries the caller-supplied Idempotency-Key, so that a call
@@ -7,7 +8,8 @@
 // the API key never appears in an error, a log line or a String form beyond its last four
 // characters.
 //
-// Everything the client relies on that Align has not documented lives in assumptions.go.
+// Everything the client relies on that Align has not documented lives in assumptions.go. The
+// webhook event names are not here: they belong to the deliveries, whose receiver is package ingest.
 //
 // The package shares no types or validation with the simulator in alignsim/: the two are written
 // independently from the contract so that a misunderstanding in either shows up in the contract

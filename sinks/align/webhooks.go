@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// Documented webhook event names; time.locked and time.invoiced are in assumptions.go.
-const (
-	EventTimeSubmitted = "time.submitted"
-	EventTimeApproved  = "time.approved"
-	EventTimeRejected  = "time.rejected"
-)
-
 // Webhook is a webhook subscription. HMACSecret is set only in CreateWebhook's answer.
 type Webhook struct {
 	ID             string    `json:"id"`
@@ -23,7 +16,8 @@ type Webhook struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
-// CreateWebhookRequest is the body of POST /webhooks.
+// CreateWebhookRequest is the body of POST /webhooks. The event names belong to the webhook
+// deliveries' wire format, which the receiver owns (ingest.Events); the client passes them through.
 type CreateWebhookRequest struct {
 	DestinationURL string   `json:"destinationUrl"`
 	EventNames     []string `json:"eventNames"`

@@ -1,4 +1,4 @@
-package connect
+package credentials
 
 import (
 	"context"
@@ -107,7 +107,7 @@ func keysInUse(ctx context.Context, pool *pgxpool.Pool) ([]KeyUse, error) {
 // cannot open is a failure, and the company's other secret still rotates.
 func rotateCompany(ctx context.Context, pool *pgxpool.Pool, kr *Keyring, company string, rotated map[string]*KeyUse, failures *[]RotationFailure) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		row, found, err := loadConnection(ctx, tx, company, true)
+		row, found, err := Load(ctx, tx, company, true)
 		if err != nil || !found {
 			return err
 		}

@@ -1,4 +1,4 @@
-package connect
+package credentials
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// querier is a pool or a transaction.
-type querier interface {
+// Querier is a pool or a transaction.
+type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// connectionRow is one row of align_sync.connections.
-type connectionRow struct {
+// Row is one row of align_sync.connections, as the connect workflow reads
+// it before changing it.
+type Row struct {
 	CompanyID      string
 	ConnectionID   string
 	Status         string
@@ -30,7 +31,7 @@ type connectionRow struct {
 	LastError      *string
 }
 
-func (r connectionRow) status() Status {
+func (r Row) status() Status {
 	return Status{
 		Status:         r.Status,
 		KeyLast4:       deref(r.KeyLast4),
@@ -56,25 +57,25 @@ const selectConnection = `
 	       connected_lsn::text, connected_at, last_synced_at, last_error
 	  FROM align_sync.connections`
 
-func scanConnection(row pgx.Row) (connectionRow, bool, error) {
-	var r connectionRow
+func scanConnection(row pgx.Row) (Row, bool, error) {
+	var r Row
 	err := row.Scan(&r.CompanyID, &r.ConnectionID, &r.Status,
 		&r.APIKey.Ciphertext, &r.APIKey.Nonce, &r.APIKey.KeyID,
 		&r.KeyLast4, &r.OrganizationID, &r.WebhookID,
 		&r.WebhookSecret.Ciphertext, &r.WebhookSecret.Nonce, &r.WebhookSecret.KeyID,
 		&r.ConnectedLSN, &r.ConnectedAt, &r.LastSyncedAt, &r.LastError)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return connectionRow{}, false, nil
+		return Row{}, false, nil
 	}
 	if err != nil {
-		return connectionRow{}, false, fmt.Errorf("reading align connection: %w", err)
+		return Row{}, false, fmt.Errorf("reading align connection: %w", err)
 	}
 	return r, true, nil
 }
 
-// loadConnection reads the company's row; forUpdate locks it for the caller's
-// transaction.
-func loadConnection(ctx context.Context, q querier, companyID string, forUpdate bool) (connectionRow, bool, error) {
+// Load reads the company's row (companyID canonical, see CanonicalID);
+// forUpdate locks it for the caller's transaction.
+func Load(ctx context.Context, q Querier, companyID string, forUpdate bool) (Row, bool, error) {
 	sql := selectConnection + ` WHERE company_id = $1`
 	if forUpdate {
 		sql += ` FOR UPDATE`
@@ -82,26 +83,27 @@ func loadConnection(ctx context.Context, q querier, companyID string, forUpdate 
 	return scanConnection(q.QueryRow(ctx, sql, companyID))
 }
 
-// lockCompany serialises connect and disconnect of one company across every
-// serve instance, until the transaction ends.
-func lockCompany(ctx context.Context, tx pgx.Tx, companyID string) error {
+// Lock serialises changes of one company's connection (connect, disconnect,
+// a health check's re-registration) across every serve instance, until the
+// transaction ends.
+func Lock(ctx context.Context, tx pgx.Tx, companyID string) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('alignsync.connect:' || $1, 0))`, companyID); err != nil {
 		return fmt.Errorf("locking align connection of company %s: %w", companyID, err)
 	}
 	return nil
 }
 
-// connected is what a successful connect stores.
-type connected struct {
-	companyID, connectionID string
-	apiKey                  Sealed
-	keyLast4                string
-	organizationID          string
-	webhookID               string
-	webhookSecret           Sealed
+// Connected is what a successful connect stores.
+type Connected struct {
+	CompanyID, ConnectionID string
+	APIKey                  Sealed
+	KeyLast4                string // the only part of the key stored in clear
+	OrganizationID          string
+	WebhookID               string
+	WebhookSecret           Sealed
 }
 
-// saveConnected stores a successful connect. connected_lsn and connected_at
+// SaveConnected stores a successful connect. connected_lsn and connected_at
 // are set only when the company was not connected before (new, disconnected,
 // or never completed): a key rotation keeps them, so changes the sink has not
 // reached yet are not skipped.
@@ -110,7 +112,7 @@ type connected struct {
 // write position): with synchronous_commit off, a transaction that committed
 // before the connect can still sit beyond the write position, and the sink
 // would sync it as if it came after.
-func saveConnected(ctx context.Context, tx pgx.Tx, c connected) error {
+func SaveConnected(ctx context.Context, tx pgx.Tx, c Connected) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO align_sync.connections AS c (
 		       company_id, connection_id, status,
@@ -137,20 +139,20 @@ func saveConnected(ctx context.Context, tx pgx.Tx, c connected) error {
 		                           THEN EXCLUDED.connected_at ELSE c.connected_at END,
 		       last_error = NULL,
 		       updated_at = now()`,
-		c.companyID, c.connectionID,
-		c.apiKey.Ciphertext, c.apiKey.Nonce, c.apiKey.KeyID, c.keyLast4, c.organizationID,
-		c.webhookID, c.webhookSecret.Ciphertext, c.webhookSecret.Nonce, c.webhookSecret.KeyID)
+		c.CompanyID, c.ConnectionID,
+		c.APIKey.Ciphertext, c.APIKey.Nonce, c.APIKey.KeyID, c.KeyLast4, c.OrganizationID,
+		c.WebhookID, c.WebhookSecret.Ciphertext, c.WebhookSecret.Nonce, c.WebhookSecret.KeyID)
 	if err != nil {
-		return fmt.Errorf("storing align connection of company %s: %w", c.companyID, err)
+		return fmt.Errorf("storing align connection of company %s: %w", c.CompanyID, err)
 	}
 	return nil
 }
 
-// saveWebhookFailure stores a validated key whose webhook could not be
+// SaveWebhookFailure stores a validated key whose webhook could not be
 // registered: status error with the guide's message. A webhook registered by
 // an earlier connect is kept, so statuses keep arriving, and the next
 // successful connect deletes it.
-func saveWebhookFailure(ctx context.Context, tx pgx.Tx, companyID string, apiKey Sealed, keyLast4, organizationID, msg string) error {
+func SaveWebhookFailure(ctx context.Context, tx pgx.Tx, companyID string, apiKey Sealed, keyLast4, organizationID, msg string) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO align_sync.connections AS c (
 		       company_id, status, api_key_ciphertext, api_key_nonce, api_key_key_id,
@@ -172,9 +174,9 @@ func saveWebhookFailure(ctx context.Context, tx pgx.Tx, companyID string, apiKey
 	return nil
 }
 
-// saveDisconnected forgets the key and the webhook; the organization id stays
+// SaveDisconnected forgets the key and the webhook; the organization id stays
 // as a record of which organization the kept entity links point into.
-func saveDisconnected(ctx context.Context, tx pgx.Tx, companyID string) error {
+func SaveDisconnected(ctx context.Context, tx pgx.Tx, companyID string) error {
 	_, err := tx.Exec(ctx, `
 		UPDATE align_sync.connections
 		   SET status = 'disconnected',

@@ -1,4 +1,4 @@
-package connect
+package credentials
 
 import (
 	"crypto/aes"

@@ -1,4 +1,4 @@
-package connect_test
+package credentials_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/illumera/alignsync/connect"
+	"github.com/illumera/alignsync/connect/credentials"
 	"github.com/illumera/alignsync/internal/testenv"
 )
 
@@ -30,7 +30,7 @@ func TestParseKeyringErrorsNameEntryNotMaterial(t *testing.T) {
 		{key(4), "entry 1: want id:base64key", key(4)},
 	}
 	for _, tc := range cases {
-		_, err := connect.ParseKeyring(tc.spec)
+		_, err := credentials.ParseKeyring(tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.wantIn) {
 			t.Errorf("ParseKeyring(%q): %v, want it to contain %q", tc.spec, err, tc.wantIn)
 			continue
@@ -40,14 +40,14 @@ func TestParseKeyringErrorsNameEntryNotMaterial(t *testing.T) {
 		}
 	}
 	// Every problem at once.
-	_, err := connect.ParseKeyring("a,b:" + short + ",c:" + key(1))
+	_, err := credentials.ParseKeyring("a,b:" + short + ",c:" + key(1))
 	if err == nil || !strings.Contains(err.Error(), "entry 1") || !strings.Contains(err.Error(), "entry 2") {
 		t.Fatalf("want both problems, got %v", err)
 	}
 }
 
 func TestSealOpen(t *testing.T) {
-	kr, err := connect.ParseKeyring("new:" + key(1) + ", old:" + key(2))
+	kr, err := credentials.ParseKeyring("new:" + key(1) + ", old:" + key(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,23 +71,23 @@ func TestSealOpen(t *testing.T) {
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("Open: %q, %v", got, err)
 	}
-	if _, err := kr.Open(b, s1); !errors.Is(err, connect.ErrDecrypt) {
+	if _, err := kr.Open(b, s1); !errors.Is(err, credentials.ErrDecrypt) {
 		t.Fatalf("opened under another company: %v", err)
 	}
 	tampered := s1
 	tampered.Ciphertext = append([]byte{}, s1.Ciphertext...)
 	tampered.Ciphertext[0] ^= 1
-	if _, err := kr.Open(a, tampered); !errors.Is(err, connect.ErrDecrypt) {
+	if _, err := kr.Open(a, tampered); !errors.Is(err, credentials.ErrDecrypt) {
 		t.Fatalf("opened a tampered value: %v", err)
 	}
 
 	// Rotation: a value sealed with the old key opens while that key is listed.
-	oldOnly, _ := connect.ParseKeyring("old:" + key(2))
+	oldOnly, _ := credentials.ParseKeyring("old:" + key(2))
 	sOld, _ := oldOnly.Seal(a, plain)
 	if got, err := kr.Open(a, sOld); err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("old key no longer opens: %v", err)
 	}
-	newOnly, _ := connect.ParseKeyring("new:" + key(1))
+	newOnly, _ := credentials.ParseKeyring("new:" + key(1))
 	if _, err := newOnly.Open(a, sOld); err == nil || !strings.Contains(err.Error(), `"old"`) {
 		t.Fatalf("dropped key: %v", err)
 	}
