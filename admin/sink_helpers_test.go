@@ -1,6 +1,8 @@
 package admin_test
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -79,9 +81,9 @@ func (s *stack) insertRow(company, table, insert string, args ...any) string {
 		s.t.Fatal(err)
 	}
 	now := time.Now().UnixMilli()
-	value, err := json.Marshal(map[string]any{"before": nil, "after": row, "op": "c", "index": 0, "ts_ms": now,
-		"source": map[string]any{"connector": "alignsync", "schema": "public", "table": table,
-			"lsn": uint64(commit), "commitLsn": uint64(commit), "ts_ms": now}})
+	value, err := json.Marshal(change.Envelope{After: row, Op: change.OpCreate, TsMs: now,
+		Source: change.Source{Connector: change.Connector, Schema: "public", Table: table,
+			LSN: uint64(commit), CommitLSN: uint64(commit), TsMs: now}})
 	if err != nil {
 		s.t.Fatal(err)
 	}

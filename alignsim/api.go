@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// apiEndpoints is the Align API of align-api.md §2–§8, relative to
+// apiEndpoints is the Align API of align-contract.md §2–§8, relative to
 // APIPrefix. orgOnly marks the endpoints a project key may not call (§2).
 func apiEndpoints() []endpoint {
 	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
@@ -64,7 +64,7 @@ func (s *Server) injectLatency(ctx context.Context) bool {
 	}
 }
 
-// handleAPI applies the error precedence of align-api.md §1: 401, then 429,
+// handleAPI applies the error precedence of align-contract.md §1: 401, then 429,
 // then the idempotency cache, then injected faults, then the endpoint.
 func (s *Server) handleAPI(r *http.Request, path string, body []byte, bodyErr error) response {
 	s.mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// authenticate finds the request's key (align-api.md §1): Authorization:
+// authenticate finds the request's key (align-contract.md §1): Authorization:
 // Bearer wins over X-API-Key when both are sent.
 func (s *Server) authenticate(h http.Header) (*apiKey, error) {
 	secret, sent := credential(h)

@@ -131,7 +131,7 @@ type listOfProjects struct {
 }
 
 // A project key naming a time entry or wiki page of another project of its
-// organization gets 403 scope_violation (align-api.md §1: 403 before 404
+// organization gets 403 scope_violation (align-contract.md §1: 403 before 404
 // unknown entity) and changes nothing; an id that is unknown, or belongs to
 // another organization, is a 404.
 func TestProjectKeyCannotSeeOtherProjects(t *testing.T) {

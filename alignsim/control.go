@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Control is a typed client for the simulator's control API (align-api.md
+// Control is a typed client for the simulator's control API (align-contract.md
 // §9), for other packages' tests and demos.
 type Control struct {
 	base string

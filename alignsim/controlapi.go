@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// controlEndpoints is the control API of align-api.md §9, relative to /_sim.
+// controlEndpoints is the control API of align-contract.md §9, relative to /_sim.
 // It has no authentication, no rate limit and no injected faults.
 func controlEndpoints() []endpoint {
 	const get, post, put = http.MethodGet, http.MethodPost, http.MethodPut

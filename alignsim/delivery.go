@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// deliveryTimeout bounds each attempt (align-api.md §8).
+// deliveryTimeout bounds each attempt (align-contract.md §8).
 const deliveryTimeout = 10 * time.Second
 
 // maxReorderHold is how long reorderWebhooks may hold a delivery.

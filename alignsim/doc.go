@@ -1,10 +1,10 @@
-// Package alignsim is an in-memory simulator of the Align API
-// (/work/shared/align-api.md §1–§8) plus the control API of §9 that tests and
-// demos use to create organizations, mint keys, act as an Align manager,
-// inject faults and inspect state.
+// Package alignsim is an in-memory simulator of the Align API (§1–§8 of
+// docs/align-contract.md, the project's copy of the contract) plus the
+// control API of §9 that tests and demos use to create organizations, mint
+// keys, act as an Align manager, inject faults and inspect state.
 //
 // Invariant: the simulator is the other side of a wire. It is written from
-// align-api.md alone and shares no types or validation code with the project's
+// that contract alone and shares no types or validation code with the project's
 // Align client (sinks/align), so that a misreading of the contract on either
 // side shows up as a failing test instead of a matching mistake. Every rule of
 // the contract, including the [assumed] ones, is enforced exactly as written.

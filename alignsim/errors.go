@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Error codes of align-api.md §1.
+// Error codes of align-contract.md §1.
 const (
 	codeValidation             = "validation_error"
 	codeUnauthorized           = "unauthorized"

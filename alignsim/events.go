@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// envelope is the delivery body of align-api.md §8.
+// envelope is the delivery body of align-contract.md §8.
 type envelope struct {
 	ID             string    `json:"id"`
 	EventName      string    `json:"eventName"`

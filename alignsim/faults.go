@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// faultSettings is the state behind PUT /_sim/faults (align-api.md §9).
+// faultSettings is the state behind PUT /_sim/faults (align-contract.md §9).
 type faultSettings struct {
 	ErrorRate          float64 `json:"errorRate"`
 	Status             int     `json:"status"`
@@ -20,7 +20,7 @@ func defaultFaults() faultSettings {
 	return faultSettings{Status: http.StatusServiceUnavailable, RateLimitPerMinute: 600}
 }
 
-// defaultRetryDelaysMs is the webhook retry schedule of align-api.md §8.
+// defaultRetryDelaysMs is the webhook retry schedule of align-contract.md §8.
 var defaultRetryDelaysMs = []int{5000, 30000, 120000, 600000, 3600000}
 
 // maxLatencyMs keeps a typo from hanging every request for hours.

@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-// Limits of a time entry's duration (align-api.md §5).
+// Limits of a time entry's duration (align-contract.md §5).
 const (
 	minMinutes = 1
 	maxMinutes = 24 * 60
@@ -77,7 +77,7 @@ func (f *fields) minutes(name string) (int, bool) {
 const maxRateCents = 1e12
 
 // costCents is minutes × externalMetadata.rateCents / 60, rounded half up
-// to a whole cent, or nil without a rate (align-api.md §5).
+// to a whole cent, or nil without a rate (align-contract.md §5).
 func costCents(meta json.RawMessage, minutes int) (*int64, error) {
 	var m map[string]json.RawMessage
 	if len(meta) == 0 || meta[0] != '{' || json.Unmarshal(meta, &m) != nil {

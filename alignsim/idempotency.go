@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// idempotencyTTL is how long a POST's response is replayed (align-api.md §1).
+// idempotencyTTL is how long a POST's response is replayed (align-contract.md §1).
 const idempotencyTTL = 24 * time.Hour
 
 // idemKey: the cache is per API key + method + path + Idempotency-Key.
@@ -51,7 +51,7 @@ func (c *idemCache) lookup(k idemKey, body []byte, now time.Time) (response, boo
 	return e.resp.clone(), true, nil
 }
 
-// store caches every response below 500 except 429 (align-api.md §1).
+// store caches every response below 500 except 429 (align-contract.md §1).
 func (c *idemCache) store(k idemKey, body []byte, resp response, now time.Time) {
 	if resp.status >= 500 || resp.status == http.StatusTooManyRequests {
 		return

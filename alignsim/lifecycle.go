@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Time-entry statuses (align-api.md §5).
+// Time-entry statuses (align-contract.md §5).
 const (
 	statusDraft     = "draft"
 	statusSubmitted = "submitted"

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Entity types as they appear in integration links (align-api.md §7).
+// Entity types as they appear in integration links (align-contract.md §7).
 const (
 	entityProject   = "project"
 	entityUser      = "user"
@@ -14,7 +14,7 @@ const (
 	entityWikiPage  = "wiki_page"
 )
 
-// Key scopes (align-api.md §2).
+// Key scopes (align-contract.md §2).
 const (
 	scopeOrganization = "organization"
 	scopeProject      = "project"

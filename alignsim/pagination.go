@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// Page sizes of align-api.md §1.
+// Page sizes of align-contract.md §1.
 const (
 	defaultPageSize = 50
 	maxPageSize     = 100

@@ -1,6 +1,6 @@
 package alignsim
 
-// Permissions a key may be minted with (KeyRequest.Permissions). align-api.md
+// Permissions a key may be minted with (KeyRequest.Permissions). align-contract.md
 // names only write:user (POST /users/invite); the rest follow the same
 // "<read|write>:<entity type>" pattern and are the simulator's assumption.
 // A key with a nil permission list has full access within its scope; a key

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestErrorPrecedence walks the order of align-api.md §1: 401 → 429 →
+// TestErrorPrecedence walks the order of align-contract.md §1: 401 → 429 →
 // Idempotency-Key cache → injected fault → 404 path / 405 → 403 → 404
 // entity → 402 → 400 → externalRef replay → 409. Each case has the two
 // adjacent errors both apply and checks that the earlier one wins.

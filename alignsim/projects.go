@@ -10,7 +10,7 @@ func listProjects(c *call) (reply, error) {
 		return reply{}, err
 	}
 	items := c.org.projects
-	if c.key.scope == scopeProject { // "own only" (align-api.md §2)
+	if c.key.scope == scopeProject { // "own only" (align-contract.md §2)
 		items = nil
 		if p := c.s.st.project(c.org, c.key.projectID); p != nil {
 			items = []*project{p}

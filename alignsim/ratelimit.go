@@ -9,7 +9,7 @@ import (
 
 const rateWindow = time.Minute
 
-// limiter is the per-key sliding window of align-api.md §1: a request is
+// limiter is the per-key sliding window of align-contract.md §1: a request is
 // allowed when fewer than limit requests of that key arrived in the last
 // minute. Rejected requests are not recorded.
 type limiter struct {

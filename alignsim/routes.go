@@ -83,7 +83,7 @@ func route(table []endpoint, method, path string) (*endpoint, []string, error) {
 	return nil, nil, errNotFound("no such path %s", path)
 }
 
-// authorize applies the 403 rules of align-api.md §2: scope first, then
+// authorize applies the 403 rules of align-contract.md §2: scope first, then
 // the key's permission list.
 func (ep *endpoint) authorize(k *apiKey, params []string) error {
 	if k.scope == scopeProject {
@@ -113,7 +113,7 @@ type call struct {
 }
 
 // dispatch routes c and runs its handler: 404/405, then 403, then whatever
-// the handler decides, in the order of align-api.md §1.
+// the handler decides, in the order of align-contract.md §1.
 func dispatch(table []endpoint, c *call, method, path string) response {
 	ep, params, err := route(table, method, path)
 	if err != nil {
@@ -149,7 +149,7 @@ func (c *call) visible(projectID string) bool {
 }
 
 // inScope refuses a project key naming an entity of another project: 403
-// scope_violation, which align-api.md §1 ranks before 404 unknown entity, as
+// scope_violation, which align-contract.md §1 ranks before 404 unknown entity, as
 // for a project named in the path. Only an entity that exists in the key's
 // organization has a project to compare, so an unknown id stays a 404.
 func (c *call) inScope(projectID string) error {

@@ -15,7 +15,7 @@ import (
 // base URL at the server's root URL followed by APIPrefix.
 const APIPrefix = "/api/v1"
 
-// controlPrefix is where the control API of align-api.md §9 lives.
+// controlPrefix is where the control API of align-contract.md §9 lives.
 const controlPrefix = "/_sim"
 
 // maxBodyBytes bounds request bodies; larger ones answer 400.

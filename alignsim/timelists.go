@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// entryFilter holds the list filters of align-api.md §5; dates are
+// entryFilter holds the list filters of align-contract.md §5; dates are
 // inclusive and compare as strings, which YYYY-MM-DD allows.
 type entryFilter struct {
 	startDate      string

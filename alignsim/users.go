@@ -12,7 +12,7 @@ import (
 // inviteRoles are the roles an invite or a membership may carry.
 var inviteRoles = []string{"user", "client", "tester", "developer", "tech_lead", "product_owner", "devops_engineer", "manager"}
 
-// Invite outcomes (align-api.md §4).
+// Invite outcomes (align-contract.md §4).
 const (
 	inviteInvited  = "invited"
 	inviteExisting = "existing"

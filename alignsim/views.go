@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// The views below are the wire shapes of align-api.md; records are never
+// The views below are the wire shapes of align-contract.md; records are never
 // marshalled directly so that internal fields cannot leak.
 
-// stamp formats RFC 3339 UTC with millisecond precision (align-api.md §1).
+// stamp formats RFC 3339 UTC with millisecond precision (align-contract.md §1).
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 type listView struct {

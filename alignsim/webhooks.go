@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Webhook event names (align-api.md §8), one per status a time entry can
+// Webhook event names (align-contract.md §8), one per status a time entry can
 // move to.
 var statusEvents = map[string]string{
 	statusSubmitted: "time.submitted",

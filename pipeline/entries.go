@@ -84,7 +84,7 @@ func (r runner) entryDescription(ctx context.Context, p translate.Payload) (*str
 }
 
 // maxDescription is the longest description Align accepts, in characters
-// (align-api.md §5 [doc]).
+// (align-contract.md §5 [doc]).
 const maxDescription = 2000
 
 // labelled puts label before desc. The label never makes a description Align
@@ -115,7 +115,7 @@ func (r runner) submitEntry(ctx context.Context, entryID string) error {
 	if getErr != nil {
 		return getErr
 	}
-	if te.Status == align.StatusDraft || te.Status == "rejected" {
+	if te.Status == align.StatusDraft || te.Status == align.StatusRejected {
 		return err
 	}
 	return nil

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/illumera/alignsync/connect/credentials"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pglogrepl"
@@ -141,7 +142,9 @@ type connState struct {
 // syncing: a connection in error still records its operations (they park,
 // and run after a reconnect and Retry Failed); without a connection, or
 // after a disconnect, changes are skipped.
-func (c connState) syncing() bool { return c.status == "connected" || c.status == "error" }
+func (c connState) syncing() bool {
+	return c.status == credentials.StatusConnected || c.status == credentials.StatusError
+}
 
 // connStates reads the connections of a batch's companies. Every change in
 // the batch was committed before this read, so the state it gives already

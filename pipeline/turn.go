@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/illumera/alignsync/connect/credentials"
 	"time"
 
 	"github.com/illumera/alignsync/pipeline/ledger"
@@ -16,12 +17,6 @@ type turnResult struct {
 	idle      bool      // it is not connected: forget it until new work arrives
 }
 
-// Connection statuses as the executor reads them.
-const (
-	connConnected = "connected"
-	connError     = "error"
-)
-
 // runTurn runs up to TurnOps of a leased company's operations, in recorded
 // order, each only once the earlier operations it needs are done.
 func (s *Sink) runTurn(ctx context.Context, l *lane) (turnResult, error) {
@@ -29,11 +24,11 @@ func (s *Sink) runTurn(ctx context.Context, l *lane) (turnResult, error) {
 	switch {
 	case err != nil:
 		return turnResult{}, err
-	case w.Connection != connConnected && w.Connection != connError:
+	case w.Connection != credentials.StatusConnected && w.Connection != credentials.StatusError:
 		return turnResult{idle: true}, nil // disconnected: its operations wait for a reconnect
 	case len(w.Runnable) == 0:
 		return turnResult{}, nil
-	case w.Connection == connError:
+	case w.Connection == credentials.StatusError:
 		return turnResult{}, s.parkAll(ctx, l, w.Runnable)
 	}
 	if l.client == nil {

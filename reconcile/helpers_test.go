@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"github.com/illumera/alignsync/change"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -294,8 +296,8 @@ func (h *harness) emit(table string, after map[string]any) {
 	}
 	h.lsn = max(h.lsn, wal) + 0x100
 	now := time.Now().UnixMilli()
-	value, _ := json.Marshal(map[string]any{"before": nil, "after": after, "op": "c", "index": 0, "ts_ms": now,
-		"source": map[string]any{"connector": "alignsync", "table": table, "schema": "public", "commitLsn": h.lsn, "lsn": h.lsn, "ts_ms": now}})
+	value, _ := json.Marshal(change.Envelope{After: after, Op: change.OpCreate, TsMs: now,
+		Source: change.Source{Connector: change.Connector, Table: table, Schema: "public", CommitLSN: h.lsn, LSN: h.lsn, TsMs: now}})
 	key := fmt.Sprint(after["company_id"])
 	if err := h.writer.WriteMessages(context.Background(), kafka.Message{Key: []byte(key), Value: value}); err != nil {
 		h.t.Fatalf("producing: %v", err)

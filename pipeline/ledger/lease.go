@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"github.com/illumera/alignsync/connect/credentials"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,10 +123,10 @@ func (l *Ledger) Sweep(ctx context.Context) (int64, error) {
 		INSERT INTO align_sync.lanes AS l (company_id, ready_at)
 		SELECT DISTINCT o.company_id, now()
 		  FROM align_sync.outbox o
-		  JOIN align_sync.connections c ON c.company_id = o.company_id AND c.status = 'connected'
+		  JOIN align_sync.connections c ON c.company_id = o.company_id AND c.status = $1
 		 WHERE o.status IN ('pending', 'processing') AND o.blocked_by IS NULL
 		ON CONFLICT (company_id) DO UPDATE SET ready_at = now()
-		 WHERE l.ready_at IS NULL AND l.lease_owner IS NULL`)
+		 WHERE l.ready_at IS NULL AND l.lease_owner IS NULL`, credentials.StatusConnected)
 	if err != nil {
 		return 0, fmt.Errorf("sweeping for forgotten work: %w", err)
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"github.com/illumera/alignsync/ingest"
 	"slices"
 
 	"github.com/illumera/alignsync/change"
@@ -112,7 +113,9 @@ func translateEngagement(c Change) []Op {
 }
 
 // editable statuses: Align accepts edits only while draft or rejected.
-func editable(status string) bool { return status == "draft" || status == "rejected" }
+func editable(status string) bool {
+	return status == ingest.StatusDraft || status == ingest.StatusRejected
+}
 
 func translateEntry(c Change) []Op {
 	id := str(c.After, "id")
@@ -134,7 +137,7 @@ func translateEntry(c Change) []Op {
 	status := str(c.After, "status")
 	var ops []Op
 	if c.Op == change.OpCreate {
-		if status != "draft" && status != "submitted" {
+		if status != ingest.StatusDraft && status != ingest.StatusSubmitted {
 			return nil // approved and later statuses come from Align
 		}
 		deps := []string{projectKey(p.ProjectID), userKey(p.TalentID), memberKey(p.EngagementID)}
@@ -146,7 +149,7 @@ func translateEntry(c Change) []Op {
 		(editable(status) || (c.Before != nil && editable(str(c.Before, "status")))) {
 		ops = append(ops, Op{Kind: EntryUpdate, EntityID: id, Payload: p, Touches: touches})
 	}
-	if becomes(c, "submitted") {
+	if becomes(c, ingest.StatusSubmitted) {
 		ops = append(ops, submit(c.After))
 	}
 	return ops

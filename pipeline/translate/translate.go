@@ -6,6 +6,7 @@ package translate
 
 import (
 	"fmt"
+	"github.com/illumera/alignsync/ingest"
 	"maps"
 	"slices"
 	"strconv"
@@ -296,9 +297,9 @@ func EntrySync(row map[string]any) []Op {
 	for k, v := range row {
 		after[k] = v
 	}
-	after["status"] = "draft"
+	after["status"] = ingest.StatusDraft
 	ops := Translate(Change{Table: "time_entries", Op: change.OpCreate, After: after})
-	if str(row, "status") != "draft" {
+	if str(row, "status") != ingest.StatusDraft {
 		ops = append(ops, submit(row))
 	}
 	return ops
