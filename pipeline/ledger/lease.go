@@ -62,10 +62,16 @@ func (l *Ledger) Renew(ctx context.Context, owner string, ttl time.Duration, lea
 		companies[i], epochs[i] = ls.CompanyID, ls.Epoch
 		lost[ls.CompanyID] = true
 	}
+	// Rows are locked in company order, as intake marks them ready: two
+	// statements locking several lanes never deadlock.
 	rows, err := l.pool.Query(ctx, `
+		WITH held AS (
+		     SELECT l.company_id FROM align_sync.lanes l
+		       JOIN unnest($3::uuid[], $4::bigint[]) AS h(company_id, epoch)
+		         ON l.company_id = h.company_id AND l.lease_epoch = h.epoch AND l.lease_owner = $1
+		      ORDER BY l.company_id FOR UPDATE OF l)
 		UPDATE align_sync.lanes l SET lease_expires_at = now() + $2 * interval '1 millisecond'
-		  FROM unnest($3::uuid[], $4::bigint[]) AS h(company_id, epoch)
-		 WHERE l.company_id = h.company_id AND l.lease_epoch = h.epoch AND l.lease_owner = $1
+		  FROM held WHERE l.company_id = held.company_id
 		RETURNING l.company_id::text`, owner, ttl.Milliseconds(), companies, epochs)
 	if err != nil {
 		return nil, fmt.Errorf("renewing %d leases: %w", len(leases), err)
@@ -109,9 +115,11 @@ func (l *Ledger) Release(ctx context.Context, ls Lease, notBefore time.Time, idl
 // instances take the companies over without waiting for the leases to
 // expire (a clean shutdown).
 func (l *Ledger) ReleaseAll(ctx context.Context, owner string) error {
-	_, err := l.pool.Exec(ctx, `UPDATE align_sync.lanes
+	_, err := l.pool.Exec(ctx, `
+		WITH held AS (SELECT company_id FROM align_sync.lanes WHERE lease_owner = $1 ORDER BY company_id FOR UPDATE)
+		UPDATE align_sync.lanes l
 		   SET lease_owner = NULL, lease_expires_at = NULL, ready_at = coalesce(ready_at, now())
-		 WHERE lease_owner = $1`, owner)
+		  FROM held WHERE l.company_id = held.company_id`, owner)
 	return wrap(err, "releasing the leases of %s", owner)
 }
 
@@ -125,6 +133,7 @@ func (l *Ledger) Sweep(ctx context.Context) (int64, error) {
 		  FROM align_sync.outbox o
 		  JOIN align_sync.connections c ON c.company_id = o.company_id AND c.status = $1
 		 WHERE o.status IN ('pending', 'processing') AND o.blocked_by IS NULL
+		 ORDER BY o.company_id
 		ON CONFLICT (company_id) DO UPDATE SET ready_at = now()
 		 WHERE l.ready_at IS NULL AND l.lease_owner IS NULL`, credentials.StatusConnected)
 	if err != nil {
