@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -55,11 +56,14 @@ func (c *cluster) connectCompanies(ctx context.Context, n int) []company {
 	return out
 }
 
-// managers play each organization's Align approvers through the simulator's
-// control API: they approve or reject what was submitted, lock what was
-// approved and invoice what was locked.
+// managers play each organization's Align approvers. They see what waits
+// for them as Align's pages would, through the API with the organization's
+// own key (so Align's faults hit them too, on a rate budget of their own),
+// and act through the simulator's control API: approve or reject what was
+// submitted, lock what was approved, invoice what was locked.
 type managers struct {
 	ctl       *alignsim.Control
+	apiURL    string // Align API root
 	companies []company
 	seed      uint64
 	every     time.Duration
@@ -81,31 +85,32 @@ func (m *managers) run(ctx context.Context) {
 					return
 				case <-tick.C:
 				}
-				m.manage(ctx, c, rng)
+				for _, status := range []string{"submitted", "approved", "locked"} {
+					m.manage(ctx, c, status, rng)
+				}
 			}
 		})
 	}
 	wg.Wait()
 }
 
-func (m *managers) manage(ctx context.Context, c company, rng *rand.Rand) {
-	st, err := m.ctl.State(ctx, c.Org.OrganizationID)
+// manage acts on the first page of the organization's entries in status.
+func (m *managers) manage(ctx context.Context, c company, status string, rng *rand.Rand) {
+	ids, err := m.waiting(ctx, c, status)
 	if err != nil {
-		return
+		return // a fault of Align's: the next round sees them
 	}
-	for _, e := range st.TimeEntries {
+	for _, id := range ids {
 		var err error
-		switch {
-		case e.Status == "submitted" && rng.IntN(100) < 60:
-			if rng.IntN(100) < 25 {
-				_, err = m.ctl.Reject(ctx, e.ID, rejectionReasons[rng.IntN(len(rejectionReasons))])
-			} else {
-				_, err = m.ctl.Approve(ctx, e.ID)
-			}
-		case e.Status == "approved" && rng.IntN(100) < 50:
-			_, err = m.ctl.Lock(ctx, e.ID)
-		case e.Status == "locked" && rng.IntN(100) < 50:
-			_, err = m.ctl.Invoice(ctx, e.ID)
+		switch r := rng.IntN(100); {
+		case status == "submitted" && r < 15:
+			_, err = m.ctl.Reject(ctx, id, rejectionReasons[rng.IntN(len(rejectionReasons))])
+		case status == "submitted" && r < 60:
+			_, err = m.ctl.Approve(ctx, id)
+		case status == "approved" && r < 50:
+			_, err = m.ctl.Lock(ctx, id)
+		case status == "locked" && r < 50:
+			_, err = m.ctl.Invoice(ctx, id)
 		default:
 			continue
 		}
@@ -113,4 +118,34 @@ func (m *managers) manage(ctx context.Context, c company, rng *rand.Rand) {
 			m.actions.Add(1)
 		}
 	}
+}
+
+// waiting lists the ids of the organization's time entries in status.
+func (m *managers) waiting(ctx context.Context, c company, status string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.apiURL+"/time-entries?pageSize=100&status="+status, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Org.OrgKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing %s time entries: %s", status, resp.Status)
+	}
+	var page struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(page.Data))
+	for i, e := range page.Data {
+		ids[i] = e.ID
+	}
+	return ids, nil
 }

@@ -32,15 +32,16 @@ type comparison struct {
 	strays []string
 }
 
-// converged: every entity matched, none extra or doubled, and no operation
-// left unfinished.
+// converged: every entity matched, none extra or doubled, no operation left
+// unfinished and every webhook delivery recorded processed.
 func (cmp *comparison) converged() bool {
 	for _, t := range cmp.tallies {
 		if !t.ok() {
 			return false
 		}
 	}
-	unfinished := cmp.ledger.ops["pending"] + cmp.ledger.ops["processing"] + cmp.ledger.ops["failed"]
+	unfinished := cmp.ledger.ops["pending"] + cmp.ledger.ops["processing"] + cmp.ledger.ops["failed"] +
+		cmp.ledger.deliveries["received"] + cmp.ledger.deliveries["failed"]
 	return len(cmp.problems) == 0 && unfinished == 0
 }
 

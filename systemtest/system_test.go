@@ -73,7 +73,7 @@ func TestWholeSystemUnderFaultsAndKills(t *testing.T) {
 	r := &run{cfg: cfg, started: time.Now()}
 	r.work = &workload{pool: c.env.Pool, companies: companies, seed: cfg.seed, every: 200 * time.Millisecond,
 		knownDefects: cfg.knownDefects}
-	r.mgrs = &managers{ctl: c.ctl, companies: companies, seed: cfg.seed, every: time.Second}
+	r.mgrs = &managers{ctl: c.ctl, apiURL: c.env.Align.BaseURL, companies: companies, seed: cfg.seed, every: time.Second}
 	r.chaos = &chaos{c: c, rng: rand.New(rand.NewPCG(cfg.seed, 7)), phaseLen: 15 * time.Second,
 		killGap: [2]time.Duration{3 * time.Second, 9 * time.Second}, phasesRun: map[string]int{}}
 	fmt.Printf("system test: %s of workload, seed %d (ALIGNSYNC_SOAK_SEED), %d companies, logs in %s\n",
