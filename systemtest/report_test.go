@@ -37,13 +37,14 @@ type reconcileResult struct {
 }
 
 // reconcile runs `alignsync reconcile` over every work date, as the nightly
-// job would, and reads its JSON report.
-func (c *cluster) reconcile(ctx context.Context) reconcileResult {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+// job would, and reads its JSON report. Nothing else calls Align by then, so
+// it may use a key's whole budget; a long run has many projects to read.
+func (c *cluster) reconcile(ctx context.Context, workload time.Duration) reconcileResult {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute+workload/2)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, "reconcile", "--window", "all", "--json")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.env.DatabaseURL, "ALIGN_BASE_URL="+c.env.Align.BaseURL,
-		"ALIGNSYNC_ENCRYPTION_KEYS="+c.keyring)
+		"ALIGNSYNC_ENCRYPTION_KEYS="+c.keyring, "ALIGNSYNC_RECONCILE_RATE_PER_MINUTE=600")
 	out, err := cmd.Output()
 	if err != nil {
 		return reconcileResult{err: fmt.Errorf("alignsync reconcile: %w: %s", err, out)}

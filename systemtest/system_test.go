@@ -91,7 +91,7 @@ func TestWholeSystemUnderFaultsAndKills(t *testing.T) {
 		r.final = c.settle(ctx, companies, 3*time.Minute)
 		r.convergedAfter = time.Since(r.faultsStopped)
 	}
-	r.reconcile = c.reconcile(ctx)
+	r.reconcile = c.reconcile(ctx, cfg.duration)
 	r.stops = c.stopAll()
 	r.print(os.Stdout, c, companies)
 	r.verdict(t, c)
