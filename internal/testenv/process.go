@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"syscall"
 	"time"
@@ -60,4 +61,11 @@ func (p *Process) Stop(timeout time.Duration) (int, error) {
 // FreePort returns a loopback TCP port that was free a moment ago, for a
 // subprocess whose address must be known before it starts and kept across
 // its restarts.
-func FreePort() (int, error) { return freePort() }
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
