@@ -187,7 +187,8 @@ func TestPipelineDefectLeaseRenewalDeadlocks(t *testing.T) {
 		var entries []ledger.Entry
 		for _, c := range companies {
 			id := fmt.Sprintf("%s-%d", c[:8], i)
-			entries = append(entries, ledger.Entry{CompanyID: c, Key: "repro/" + id, Op: translate.Submit(id)})
+			op := translate.Op{Kind: translate.EntrySubmit, EntityID: id, Payload: translate.Payload{EntryID: id}, Touches: []string{"entry:" + id}}
+			entries = append(entries, ledger.Entry{CompanyID: c, Key: "repro/" + id, Op: op})
 		}
 		_, err := l.Record(ctx, entries)
 		return err
