@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 30m
 
-.PHONY: demo test vet build bench check-dashboards dashboard-json readme fmt
+.PHONY: demo test vet build bench soak check-dashboards dashboard-json readme fmt
 
 ## demo: run the whole pipeline in one process on embedded defaults (Ctrl-C or 60 s ends it)
 demo:
@@ -29,6 +29,15 @@ dashboard-json:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pipeline
 	$(GO) test -run '^$$' -bench WebhookIngest -benchtime 30000x ./admin
+
+## soak: the whole-system test for DURATION (default 30m): capture, serve and two sinks as
+## processes under Align faults and random SIGKILLs, then Illumera and Align compared entity by
+## entity (make test runs it for 2m). SOAK_LOGS keeps the components' logs; RELIABILITY.md has a run.
+DURATION  ?= 30m
+SOAK_LOGS ?=
+soak:
+	ALIGNSYNC_SOAK_DURATION=$(DURATION) ALIGNSYNC_SOAK_LOG_DIR=$(SOAK_LOGS) \
+		$(GO) test -count=1 -timeout 0 -run TestWholeSystemUnderFaultsAndKills -v ./systemtest
 
 ## readme: regenerate README.md's configuration reference from the flags
 readme:

@@ -16,6 +16,7 @@ import (
 // delivery is one verified webhook request to record.
 type delivery struct {
 	id, companyID, connectionID, eventName string
+	occurredAt                             string // Align's time of the event
 	payload                                []byte
 }
 
@@ -36,9 +37,17 @@ type execer interface {
 // Align retries. When the connection turned out not to be live any more,
 // nothing is kept (connectionGone).
 func recordDelivery(ctx context.Context, pool *pgxpool.Pool, d delivery, data json.RawMessage) (outcome, insertResult, error) {
-	w, o := plan(d.eventName, data)
+	w, o, err := planFor(ctx, pool, d.connectionID, d.eventName, d.occurredAt, data)
+	if err != nil {
+		return outcome{}, 0, err
+	}
 	if w == nil {
-		res, _, err := insertDelivery(ctx, pool, d, o)
+		res, stale, err := insertDelivery(ctx, pool, d, o)
+		if err == nil && stale != 0 {
+			// An earlier attempt left it received; the sweep has applied its
+			// change since, so it needs no write either.
+			res, err = resumed, setOutcome(ctx, pool, stale, o)
+		}
 		return o, res, err
 	}
 	res, id, err := insertDelivery(ctx, pool, d, outcome{status: DeliveryReceived})

@@ -23,5 +23,7 @@
 // re-checks that the connection is still live, which is what allows the
 // receiver to cache resolved connections for a minute. ApplyRepair writes a
 // status that no webhook brought (read from Align by the status sweep) the
-// same way, recording it as a delivery marked repaired.
+// same way, recording it as a delivery marked repaired; the change's own
+// webhook, arriving later, is then recorded as already applied instead of
+// being applied again over what happened since (a resubmission).
 package ingest

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,7 @@ var DeliveryStatuses = []string{DeliveryReceived, DeliveryProcessed, DeliveryFai
 type envelope struct {
 	ID             string          `json:"id"`
 	EventName      string          `json:"eventName"`
+	OccurredAt     string          `json:"occurredAt"`
 	OrganizationID string          `json:"organizationId"`
 	Data           json.RawMessage `json:"data"`
 }
@@ -62,12 +64,21 @@ type write struct {
 	alignID string // Align's time entry id
 	next    string // the status Align reports
 	reason  string // the rejection reason, for rejected
+	// repairID is the delivery the status sweep records when it reads this
+	// same change from Align first ("" when the event has no usable time).
+	repairID string
 }
+
+// repairedNote explains a delivery whose change the status sweep applied
+// before it arrived. Applying it again could undo what happened since: a
+// rejection repaired, the entry resubmitted, then the rejection's late
+// webhook would reject the resubmitted entry.
+const repairedNote = "already applied: the status sweep read this change from Align before its webhook arrived"
 
 // plan decides what a delivery needs without touching the database: either a
 // status write-back, or an outcome already final (an event ingest does not
 // handle, or data it cannot use).
-func plan(eventName string, data json.RawMessage) (*write, outcome) {
+func plan(eventName, occurredAt string, data json.RawMessage) (*write, outcome) {
 	next, handled := eventStatus[eventName]
 	if !handled {
 		return nil, outcome{status: DeliveryProcessed, note: fmt.Sprintf("event %s ignored", truncate(eventName, 100))}
@@ -80,7 +91,40 @@ func plan(eventName string, data json.RawMessage) (*write, outcome) {
 	if alignID == "" {
 		return nil, failed(reasonInvalidData, "invalid data: no timeEntryId")
 	}
-	return &write{alignID: alignID, next: next, reason: d.RejectionReason}, outcome{}
+	w := &write{alignID: alignID, next: next, reason: d.RejectionReason}
+	if at, err := time.Parse(time.RFC3339Nano, occurredAt); err == nil {
+		w.repairID = repairedDeliveryID(alignID, next, at)
+	}
+	return w, outcome{}
+}
+
+// repaired reports whether the status sweep already applied this change
+// through the connection, as the delivery repairID.
+func (w *write) repaired(ctx context.Context, q execer, connectionID string) (bool, error) {
+	if w.repairID == "" {
+		return false, nil
+	}
+	var found bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM align_sync.webhook_deliveries
+		WHERE connection_id = $1 AND delivery_id = $2 AND repaired)`, connectionID, w.repairID).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("looking for a repair of Align time entry %s: %w", w.alignID, err)
+	}
+	return found, nil
+}
+
+// planFor is plan, with a change the status sweep already applied turned
+// into a final outcome.
+func planFor(ctx context.Context, q execer, connectionID, eventName, occurredAt string, data json.RawMessage) (*write, outcome, error) {
+	w, o := plan(eventName, occurredAt, data)
+	if w == nil {
+		return nil, o, nil
+	}
+	done, err := w.repaired(ctx, q, connectionID)
+	if err != nil || !done {
+		return w, o, err
+	}
+	return nil, outcome{status: deliveryProcessed, note: repairedNote}, nil
 }
 
 // unknownEntry is the outcome of a write-back whose entry the company lacks.
@@ -99,8 +143,11 @@ func (w *write) result(current string, applied bool) outcome {
 // process applies one delivery inside tx (the retry path; new deliveries take
 // recordDelivery's processReceivedSQL). A returned error means the database
 // failed and the transaction is unusable; every other problem is an outcome.
-func process(ctx context.Context, tx pgx.Tx, companyID, eventName string, data json.RawMessage) (outcome, error) {
-	w, final := plan(eventName, data)
+func process(ctx context.Context, tx pgx.Tx, companyID, connectionID, eventName, occurredAt string, data json.RawMessage) (outcome, error) {
+	w, final, err := planFor(ctx, tx, connectionID, eventName, occurredAt, data)
+	if err != nil {
+		return outcome{}, err
+	}
 	if w == nil {
 		return final, nil
 	}

@@ -140,7 +140,7 @@ var errUnusableSecret = errors.New("webhook secret is not whsec_ + base64")
 func (rc *Receiver) record(ctx context.Context, tg target, env envelope, body []byte) answer {
 	d := delivery{
 		id: env.ID, companyID: tg.CompanyID, connectionID: tg.ConnectionID,
-		eventName: env.EventName, payload: body,
+		eventName: env.EventName, occurredAt: env.OccurredAt, payload: body,
 	}
 	o, res, err := recordDelivery(ctx, rc.pool, d, env.Data)
 	switch {

@@ -61,7 +61,7 @@ func ApplyRepair(ctx context.Context, tx pgx.Tx, r Repair) (note string, err err
 	if len(payload) == 0 {
 		payload = json.RawMessage(`{}`)
 	}
-	deliveryID := fmt.Sprintf("repair:%s:%s:%s", r.AlignEntryID, r.Status, r.AlignUpdatedAt.UTC().Format(time.RFC3339Nano))
+	deliveryID := repairedDeliveryID(r.AlignEntryID, r.Status, r.AlignUpdatedAt)
 	_, err = tx.Exec(ctx, `
 		INSERT INTO align_sync.webhook_deliveries
 		       (delivery_id, company_id, connection_id, event_name, status, note, payload, processed_at, repaired)
@@ -73,4 +73,13 @@ func ApplyRepair(ctx context.Context, tx pgx.Tx, r Repair) (note string, err err
 		return "", fmt.Errorf("recording the repaired status of time entry %s: %w", r.EntryID, err)
 	}
 	return "", nil
+}
+
+// repairedDeliveryID names the delivery a repair records: Align's entry, the
+// status, and when Align made the change. It is also how the change's own
+// webhook, arriving later, is known to bring nothing new: Align's updatedAt
+// at a status change is the event's occurredAt (assumed; where it is not, a
+// late webhook is applied as any other).
+func repairedDeliveryID(alignEntryID, status string, changedAt time.Time) string {
+	return fmt.Sprintf("repair:%s:%s:%s", alignEntryID, status, changedAt.UTC().Format(time.RFC3339Nano))
 }

@@ -72,20 +72,20 @@ func (rc *Receiver) retryOne(ctx context.Context, companyID string, id int64) (o
 		return outcome{}, false, fmt.Errorf("beginning retry transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	var eventName string
+	var eventName, connectionID, occurredAt string
 	var data json.RawMessage
 	err = tx.QueryRow(ctx, `
-		SELECT event_name, coalesce(payload -> 'data', 'null')
+		SELECT event_name, connection_id::text, coalesce(payload ->> 'occurredAt', ''), coalesce(payload -> 'data', 'null')
 		  FROM align_sync.webhook_deliveries
 		 WHERE id = $1 AND company_id = $2 AND status IN ('failed', 'received')
-		   FOR UPDATE SKIP LOCKED`, id, companyID).Scan(&eventName, &data)
+		   FOR UPDATE SKIP LOCKED`, id, companyID).Scan(&eventName, &connectionID, &occurredAt, &data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return outcome{}, false, nil
 	}
 	if err != nil {
 		return outcome{}, false, fmt.Errorf("reading delivery %d to retry: %w", id, err)
 	}
-	o, err := process(ctx, tx, companyID, eventName, data)
+	o, err := process(ctx, tx, companyID, connectionID, eventName, occurredAt, data)
 	if err != nil {
 		if isTransient(err) {
 			return outcome{}, false, err
