@@ -124,7 +124,7 @@ func planFor(ctx context.Context, q execer, connectionID, eventName, occurredAt 
 	if err != nil || !done {
 		return w, o, err
 	}
-	return nil, outcome{status: deliveryProcessed, note: repairedNote}, nil
+	return nil, outcome{status: DeliveryProcessed, note: repairedNote}, nil
 }
 
 // unknownEntry is the outcome of a write-back whose entry the company lacks.

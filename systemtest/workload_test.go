@@ -22,10 +22,6 @@ type workload struct {
 	companies []company
 	seed      uint64
 	every     time.Duration // between two actions of one company
-	// knownDefects lets engagements end while their time entries are still
-	// on their way to Align, which trips the pipeline defect
-	// TestPipelineDefectEndedMemberComesBack reproduces.
-	knownDefects bool
 
 	changes atomic.Int64 // rows written
 	failed  atomic.Int64 // statements that failed (a harness problem)
@@ -193,15 +189,10 @@ func (w *workload) resubmit(ctx context.Context, c company) error {
 		status = 'submitted', updated_at = now() WHERE id = $1 AND minutes <= 1400`, w.pick(ctx, rejectedOpen, c.ID))
 }
 
-// endEngagement ends an accepted engagement. Unless the workload is to trip
-// known defects, only once Align holds every time entry of the engagement:
-// see TestPipelineDefectEndedMemberComesBack.
+// endEngagement ends an accepted engagement, whatever of its time entries is
+// still on its way to Align (the removal waits for them: see
+// TestEndedMemberStaysRemoved).
 func (w *workload) endEngagement(ctx context.Context, c company) error {
 	sql := `SELECT id::text FROM engagements e WHERE company_id = $1 AND status = 'accepted'`
-	if !w.knownDefects {
-		sql += ` AND NOT EXISTS (SELECT 1 FROM time_entries t WHERE t.engagement_id = e.id AND NOT EXISTS (
-			SELECT 1 FROM align_sync.entity_links l
-			 WHERE l.company_id = t.company_id AND l.entity_type = 'time_entry' AND l.illumera_id = t.id::text))`
-	}
 	return w.update(ctx, `UPDATE engagements SET status = 'ended', updated_at = now() WHERE id = $1`, w.pick(ctx, sql, c.ID))
 }

@@ -3,6 +3,9 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,5 +276,52 @@ func TestListNamesEachOperationsEntity(t *testing.T) {
 	}
 	if n, err := FailedCount(f.ctx, f.env.Pool, company); err != nil || n != 0 {
 		t.Fatalf("failed count = %d (%v), want 0", n, err)
+	}
+}
+
+// TestRenewAndRecordNeverDeadlock: one sink renews its leases while another
+// records work for the same companies, many times over. Both lock several
+// lanes; unless they take the row locks in one order, PostgreSQL aborts one
+// of them (40P01): the soak of the system test logged it once.
+func TestRenewAndRecordNeverDeadlock(t *testing.T) {
+	f := newFixture(t)
+	companies := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	slices.Sort(companies)
+	record := func(i int) error {
+		var entries []Entry
+		for _, c := range companies {
+			entries = append(entries, Entry{CompanyID: c, Key: fmt.Sprintf("%s-%d", c, i), Op: op(fmt.Sprint(i))})
+		}
+		_, err := f.l.Record(f.ctx, entries)
+		return err
+	}
+	if err := record(0); err != nil {
+		t.Fatal(err)
+	}
+	leases := f.claim("sink-b", companies...)
+	if len(leases) != len(companies) {
+		t.Fatalf("claimed %d of %d companies", len(leases), len(companies))
+	}
+	slices.Reverse(leases) // the scheduler hands them over in any order
+	const rounds = 300
+	errs := make(chan error, 2*rounds)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 1; i <= rounds; i++ {
+			errs <- record(i)
+		}
+	})
+	wg.Go(func() {
+		for range rounds {
+			_, err := f.l.Renew(f.ctx, "sink-b", 10*time.Second, leases)
+			errs <- err
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a recording or a renewal failed: %v", err)
+		}
 	}
 }
