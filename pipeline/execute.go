@@ -17,30 +17,39 @@ type execResult struct {
 	notBefore time.Time // the key's rate budget is spent until then
 }
 
-// execute runs one operation: mark it processing, call Align, then record
-// the outcome under the lease. It returns an error only when the outcome
-// could not be recorded (the operation stays processing and runs again).
+// execute runs one operation, calls Align, then records the outcome under
+// the lease. It returns an error only when the outcome could not be
+// recorded (the operation runs again).
 //
-// The run is marked processing while Align is called, not before: the call
-// is idempotent, and waiting for the mark would add a database round trip to
-// every operation's latency. The outcome is recorded only once the mark is.
+// A first run is not marked processing: its end counts the attempt (see
+// ledger.Run). A retry is marked processing while Align is called, not
+// before: the call is idempotent, and waiting for the mark would add a
+// round trip to the operation's latency; the outcome is recorded only once
+// the mark is.
 func (s *Sink) execute(ctx context.Context, l *lane, row ledger.Row) (execResult, error) {
 	type mark struct {
 		started bool
 		err     error
 	}
+	retry := row.Attempts > 0 || row.Status == ledger.Processing
 	marked := make(chan mark, 1)
-	go func() {
-		started, err := s.ledger.Start(ctx, l.lease, row.ID)
-		marked <- mark{started, err}
-	}()
+	if retry {
+		go func() {
+			started, err := s.ledger.Start(ctx, l.lease, row.ID)
+			marked <- mark{started, err}
+		}()
+	} else {
+		marked <- mark{started: true}
+	}
+	begun := time.Now()
 	row.Attempts++
 	links, err := s.call(ctx, l, row)
+	run := ledger.Run{Counted: retry, Took: time.Since(begun)}
 	if m := <-marked; m.err != nil || !m.started {
 		return execResult{done: m.err == nil}, m.err // done already by an executor that lost its lease
 	}
 	if err == nil {
-		if err := s.ledger.Complete(ctx, l.lease, row.ID, links); err != nil {
+		if err := s.ledger.Complete(ctx, l.lease, row.ID, run, links); err != nil {
 			return execResult{}, err
 		}
 		for _, k := range links {
@@ -50,7 +59,7 @@ func (s *Sink) execute(ctx context.Context, l *lane, row ledger.Row) (execResult
 		s.metrics.completed(row)
 		return execResult{done: true}, nil
 	}
-	return s.settle(ctx, l, row, err)
+	return s.settle(ctx, l, row, run, err)
 }
 
 // call runs the operation with the company's key. A refused key is read
@@ -76,7 +85,7 @@ func (s *Sink) call(ctx context.Context, l *lane, row ledger.Row) ([]ledger.Link
 
 // settle records a failed run: retried soon, parked, or (shutting down) left
 // processing for whoever runs the company next.
-func (s *Sink) settle(ctx context.Context, l *lane, row ledger.Row, cause error) (execResult, error) {
+func (s *Sink) settle(ctx context.Context, l *lane, row ledger.Row, run ledger.Run, cause error) (execResult, error) {
 	msg := cause.Error()
 	now := time.Now()
 	switch classify(ctx, cause) {
@@ -85,7 +94,7 @@ func (s *Sink) settle(ctx context.Context, l *lane, row ledger.Row, cause error)
 	case rateLimited:
 		at := now.Add(max(align.RetryAfter(cause), 50*time.Millisecond))
 		s.metrics.operation(row, "rate_limited")
-		return execResult{notBefore: at}, s.ledger.Retry(ctx, l.lease, row.ID, msg, at, true)
+		return execResult{notBefore: at}, s.ledger.Retry(ctx, l.lease, row.ID, run, msg, at, true)
 	case parkAuth:
 		msg = authMessage(cause)
 		if err := s.conns.MarkError(ctx, l.lease.CompanyID, msg); err != nil {
@@ -94,18 +103,18 @@ func (s *Sink) settle(ctx context.Context, l *lane, row ledger.Row, cause error)
 		s.logger.Warn("Align refused the company's key; its operations are parked",
 			slog.String("company_id", l.lease.CompanyID), slog.String("error", msg))
 		s.metrics.operation(row, "parked")
-		return execResult{stop: true}, s.ledger.Park(ctx, l.lease, row.ID, msg, nil, true)
+		return execResult{stop: true}, s.ledger.Park(ctx, l.lease, row.ID, run, msg, nil, true)
 	case parkPermanent:
 		s.metrics.operation(row, "failed")
-		return execResult{}, s.ledger.Park(ctx, l.lease, row.ID, msg, nil, false)
+		return execResult{}, s.ledger.Park(ctx, l.lease, row.ID, run, msg, nil, false)
 	}
 	s.metrics.operation(row, "retry_later")
 	if row.Attempts < s.cfg.AlignMaxAttempts {
 		at := now.Add(max(s.backoff(row.Attempts), align.RetryAfter(cause)))
-		return execResult{}, s.ledger.Retry(ctx, l.lease, row.ID, msg, at, false)
+		return execResult{}, s.ledger.Retry(ctx, l.lease, row.ID, run, msg, at, false)
 	}
 	at := now.Add(retryDelay(row.Attempts-s.cfg.AlignMaxAttempts+1, cause))
-	return execResult{}, s.ledger.Park(ctx, l.lease, row.ID, msg, &at, false)
+	return execResult{}, s.ledger.Park(ctx, l.lease, row.ID, run, msg, &at, false)
 }
 
 // backoff is the wait before the next attempt of a transient failure:

@@ -102,7 +102,7 @@ func blockerOf(blocked map[string]int64, row ledger.Row) int64 {
 // Failed, as the admin guide says.
 func (s *Sink) parkAll(ctx context.Context, l *lane, rows []ledger.Row) error {
 	for _, row := range rows {
-		if err := s.ledger.Park(ctx, l.lease, row.ID, connectionErrorMessage, nil, false); err != nil {
+		if err := s.ledger.Park(ctx, l.lease, row.ID, ledger.Run{Counted: true}, connectionErrorMessage, nil, false); err != nil {
 			return err
 		}
 		s.metrics.operation(row, "parked")

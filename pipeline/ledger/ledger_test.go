@@ -116,7 +116,7 @@ func TestOneLeaseAtATimeAndTheFenceRefusesTheLoser(t *testing.T) {
 	if _, err := f.l.Start(f.ctx, first[0], w.Runnable[0].ID); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("the stalled owner's write = %v, want ErrLeaseLost", err)
 	}
-	if err := f.l.Complete(f.ctx, first[0], w.Runnable[0].ID, nil); !errors.Is(err, ErrLeaseLost) {
+	if err := f.l.Complete(f.ctx, first[0], w.Runnable[0].ID, Run{}, nil); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("the stalled owner's completion = %v, want ErrLeaseLost", err)
 	}
 	if ok, err := f.l.Start(f.ctx, second[0], w.Runnable[0].ID); err != nil || !ok {
@@ -142,7 +142,7 @@ func TestBlockedOperationsWaitUntilTheBlockerIsDone(t *testing.T) {
 	ls := f.claim("one")[0]
 	w, _ := f.l.Window(f.ctx, &ls, 10)
 	user, member := w.Runnable[0], w.Runnable[1]
-	if err := f.l.Park(f.ctx, ls, user.ID, "refused", nil, false); err != nil {
+	if err := f.l.Park(f.ctx, ls, user.ID, Run{}, "refused", nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.l.Block(f.ctx, ls, member.ID, user.ID); err != nil {
@@ -167,7 +167,7 @@ func TestBlockedOperationsWaitUntilTheBlockerIsDone(t *testing.T) {
 	if len(w.Runnable) != 2 || w.Runnable[0].Key != "user" {
 		t.Fatalf("after Retry Failed runnable = %+v, want the invite first, the member still held", w.Runnable)
 	}
-	if err := f.l.Complete(f.ctx, ls, w.Runnable[0].ID, []Link{{EntityType: "user", IllumeraID: "t", AlignID: "u1"}}); err != nil {
+	if err := f.l.Complete(f.ctx, ls, w.Runnable[0].ID, Run{}, []Link{{EntityType: "user", IllumeraID: "t", AlignID: "u1"}}); err != nil {
 		t.Fatal(err)
 	}
 	w, _ = f.l.Window(f.ctx, &ls, 10)
@@ -188,7 +188,7 @@ func TestReleaseWorksOutTheNextReadyTime(t *testing.T) {
 	ls := f.claim("one")[0]
 	w, _ := f.l.Window(f.ctx, &ls, 10)
 	due := time.Now().Add(time.Hour).Truncate(time.Millisecond)
-	if err := f.l.Retry(f.ctx, ls, w.Runnable[0].ID, "503", due, false); err != nil {
+	if err := f.l.Retry(f.ctx, ls, w.Runnable[0].ID, Run{}, "503", due, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.l.Release(f.ctx, ls, time.Time{}, false); err != nil {
@@ -323,5 +323,32 @@ func TestRenewAndRecordNeverDeadlock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a recording or a renewal failed: %v", err)
 		}
+	}
+}
+
+// A first run is recorded at its end: the attempt counted, its start put
+// back by its duration on the database's clock; a refused run gives the
+// attempt back.
+func TestARunIsCountedAtItsEnd(t *testing.T) {
+	f := newFixture(t)
+	company := uuid.NewString()
+	f.record(company, "a", "b")
+	ls := f.claim("one")[0]
+	w, _ := f.l.Window(f.ctx, &ls, 10)
+	if err := f.l.Complete(f.ctx, ls, w.Runnable[0].ID, Run{Took: 250 * time.Millisecond}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.l.Retry(f.ctx, ls, w.Runnable[1].ID, Run{Took: time.Millisecond}, "429", time.Now(), true); err != nil {
+		t.Fatal(err)
+	}
+	var attempts, refunded int
+	var took float64
+	if err := f.env.Pool.QueryRow(f.ctx, `SELECT a.attempts, extract(epoch FROM a.done_at - a.started_at), b.attempts
+		FROM align_sync.outbox a, align_sync.outbox b WHERE a.id = $1 AND b.id = $2`,
+		w.Runnable[0].ID, w.Runnable[1].ID).Scan(&attempts, &took, &refunded); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 1 || took < 0.249 || took > 0.3 || refunded != 0 {
+		t.Fatalf("first run: %d attempts over %.3fs, refused run: %d attempts; want 1 over 0.25s, and 0", attempts, took, refunded)
 	}
 }

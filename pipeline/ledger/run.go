@@ -41,26 +41,32 @@ const queued = `status <> 'done' AND blocked_by IS NULL AND NOT (status = 'faile
 // after this read moves the version, so a release knows to look again.
 func (l *Ledger) Window(ctx context.Context, ls *Lease, limit int) (Window, error) {
 	var w Window
+	// others counts the unfinished operations before the last runnable one
+	// that are not runnable themselves: only when there are any can
+	// something block, and only then are the blockers read.
 	rows, err := l.pool.Query(ctx, `
-		SELECT o.id, o.idempotency_key, o.status, o.attempts, o.next_retry_at, o.payload, v.work_version, v.conn
-		  FROM (SELECT work_version, coalesce((SELECT status FROM align_sync.connections WHERE company_id = $1), '') AS conn
-		          FROM align_sync.lanes WHERE company_id = $1) v
-		  LEFT JOIN LATERAL (
-		       SELECT id, idempotency_key, status, attempts, next_retry_at, payload
-		         FROM align_sync.outbox
-		        WHERE company_id = $1 AND `+queued+` AND (next_retry_at IS NULL OR next_retry_at <= now())
-		        ORDER BY id LIMIT $2) o ON true
-		 ORDER BY o.id`, ls.CompanyID, limit)
+		WITH v AS (SELECT work_version, coalesce((SELECT status FROM align_sync.connections WHERE company_id = $1), '') AS conn
+		             FROM align_sync.lanes WHERE company_id = $1),
+		     r AS (SELECT id, idempotency_key, status, attempts, next_retry_at, payload
+		             FROM align_sync.outbox
+		            WHERE company_id = $1 AND `+queued+` AND (next_retry_at IS NULL OR next_retry_at <= now())
+		            ORDER BY id LIMIT $2)
+		SELECT r.id, r.idempotency_key, r.status, r.attempts, r.next_retry_at, r.payload, v.work_version, v.conn,
+		       (SELECT count(*) FROM align_sync.outbox
+		         WHERE company_id = $1 AND status <> 'done' AND id <= (SELECT max(id) FROM r)) - (SELECT count(*) FROM r)
+		  FROM v LEFT JOIN r ON true
+		 ORDER BY r.id`, ls.CompanyID, limit)
 	if err != nil {
 		return w, fmt.Errorf("reading the queue of company %s: %w", ls.CompanyID, err)
 	}
+	var others int64
 	for rows.Next() {
 		var r Row
 		var id *int64
 		var key, status *string
 		var attempts *int
 		var payload []byte
-		if err := rows.Scan(&id, &key, &status, &attempts, &r.NextRetryAt, &payload, &ls.Version, &w.Connection); err != nil {
+		if err := rows.Scan(&id, &key, &status, &attempts, &r.NextRetryAt, &payload, &ls.Version, &w.Connection, &others); err != nil {
 			rows.Close()
 			return w, fmt.Errorf("reading the queue of company %s: %w", ls.CompanyID, err)
 		}
@@ -77,7 +83,7 @@ func (l *Ledger) Window(ctx context.Context, ls *Lease, limit int) (Window, erro
 	if err := rows.Err(); err != nil {
 		return w, fmt.Errorf("reading the queue of company %s: %w", ls.CompanyID, err)
 	}
-	if len(w.Runnable) == 0 {
+	if len(w.Runnable) == 0 || others == 0 {
 		return w, nil
 	}
 	w.Blockers, err = l.blockers(ctx, ls.CompanyID, w.Runnable)
@@ -107,7 +113,7 @@ func (l *Ledger) blockers(ctx context.Context, companyID string, runnable []Row)
 // lease was held and how many rows it changed.
 func (l *Ledger) fenced(ctx context.Context, ls Lease, write string, args ...any) (int64, error) {
 	sql := `WITH lease AS (SELECT 1 FROM align_sync.lanes
-		       WHERE company_id = $1 AND lease_owner = $2 AND lease_epoch = $3 FOR SHARE),
+		       WHERE company_id = $1 AND lease_owner = $2 AND lease_epoch = $3),
 		     w AS (` + write + `)
 		SELECT (SELECT count(*) FROM lease), (SELECT count(*) FROM w)`
 	var held, changed int64
@@ -140,17 +146,30 @@ func (l *Ledger) Start(ctx context.Context, ls Lease, id int64) (bool, error) {
 	return n == 1, wrap(err, "marking operation %d processing", id)
 }
 
+// Run is how a run of an operation was started: Counted when Start recorded
+// it (a retry) or when there was no run at all; else the end of the run
+// counts the attempt and records its start, Took before now. A first run
+// is not marked processing beforehand, which saves a write per operation:
+// after a crash it runs again as a first run, and Align's idempotency keys
+// and external references make that harmless.
+type Run struct {
+	Counted bool
+	Took    time.Duration
+}
+
 // Complete marks an operation done, frees the operations blocked behind it,
-// writes the links it produced and the connection's last_synced_at, in one
-// statement.
-func (l *Ledger) Complete(ctx context.Context, ls Lease, id int64, links []Link) error {
+// writes the links it produced and the connection's last_synced_at (at most
+// once a second), in one statement.
+func (l *Ledger) Complete(ctx context.Context, ls Lease, id int64, run Run, links []Link) error {
 	types, illumera, align := make([]string, len(links)), make([]string, len(links)), make([]string, len(links))
 	for i, k := range links {
 		types[i], illumera[i], align[i] = k.EntityType, k.IllumeraID, k.AlignID
 	}
+	// The statement goes on after w (the outbox update) with more CTEs; fenced
+	// closes the last one.
 	_, err := l.fenced(ctx, ls, `UPDATE align_sync.outbox
 		   SET status = 'done', last_error = NULL, next_retry_at = NULL, blocked_by = NULL,
-		       done_at = now(), updated_at = now()
+		       done_at = now(), updated_at = now(), `+runColumns(8)+`
 		 WHERE id = $4 AND status <> 'done' AND EXISTS (SELECT 1 FROM lease) RETURNING 1),
 		 unblocked AS (UPDATE align_sync.outbox SET blocked_by = NULL, last_error = NULL, updated_at = now()
 		 WHERE company_id = $1 AND blocked_by = $4 AND EXISTS (SELECT 1 FROM w) RETURNING 1),
@@ -160,26 +179,38 @@ func (l *Ledger) Complete(ctx context.Context, ls Lease, id int64, links []Link)
 		 ON CONFLICT (company_id, entity_type, illumera_id)
 		 DO UPDATE SET align_id = EXCLUDED.align_id, updated_at = now() RETURNING 1),
 		 synced AS (UPDATE align_sync.connections SET last_synced_at = now(), updated_at = now()
-		 WHERE company_id = $1 AND EXISTS (SELECT 1 FROM w) RETURNING 1`, id, types, illumera, align)
+		 WHERE company_id = $1 AND EXISTS (SELECT 1 FROM w)
+		   AND (last_synced_at IS NULL OR last_synced_at < now() - interval '1 second') RETURNING 1`,
+		id, types, illumera, align, run.Counted, run.Took.Milliseconds())
 	return wrap(err, "marking operation %d done", id)
+}
+
+// runColumns sets attempts and started_at for a run ending now: $n is
+// Run.Counted, $n+1 Run.Took in milliseconds. started_at is the database's
+// clock less the run's duration, so windows from different instances
+// compare on one clock.
+func runColumns(n int) string {
+	return fmt.Sprintf(`attempts = attempts + CASE WHEN $%[1]d THEN 0 ELSE 1 END,
+		       started_at = CASE WHEN $%[1]d THEN started_at ELSE now() - $%[2]d * interval '1 millisecond' END`, n, n+1)
 }
 
 // Retry puts an operation back to pending, due at at; refund gives the
 // attempt back (the call never reached Align, or the rate limit refused it).
-func (l *Ledger) Retry(ctx context.Context, ls Lease, id int64, msg string, at time.Time, refund bool) error {
-	return l.setBack(ctx, ls, id, Pending, msg, &at, refund)
+func (l *Ledger) Retry(ctx context.Context, ls Lease, id int64, run Run, msg string, at time.Time, refund bool) error {
+	return l.setBack(ctx, ls, id, run, Pending, msg, &at, refund)
 }
 
 // Park marks an operation failed. A nil retryAt waits for Retry Failed.
-func (l *Ledger) Park(ctx context.Context, ls Lease, id int64, msg string, retryAt *time.Time, refund bool) error {
-	return l.setBack(ctx, ls, id, Failed, msg, retryAt, refund)
+func (l *Ledger) Park(ctx context.Context, ls Lease, id int64, run Run, msg string, retryAt *time.Time, refund bool) error {
+	return l.setBack(ctx, ls, id, run, Failed, msg, retryAt, refund)
 }
 
-func (l *Ledger) setBack(ctx context.Context, ls Lease, id int64, status Status, msg string, at *time.Time, refund bool) error {
+func (l *Ledger) setBack(ctx context.Context, ls Lease, id int64, run Run, status Status, msg string, at *time.Time, refund bool) error {
 	_, err := l.fenced(ctx, ls, `UPDATE align_sync.outbox
 		   SET status = $5, last_error = $6, next_retry_at = $7, updated_at = now(),
-		       attempts = CASE WHEN $8 AND attempts > 0 THEN attempts - 1 ELSE attempts END
+		       attempts = greatest(0, attempts + CASE WHEN $9 THEN 0 ELSE 1 END - CASE WHEN $8 THEN 1 ELSE 0 END),
+		       started_at = CASE WHEN $9 THEN started_at ELSE now() - $10 * interval '1 millisecond' END
 		 WHERE id = $4 AND status <> 'done' AND EXISTS (SELECT 1 FROM lease) RETURNING 1`,
-		id, string(status), msg, at, refund)
+		id, string(status), msg, at, refund, run.Counted, run.Took.Milliseconds())
 	return wrap(err, "setting operation %d %s", id, status)
 }

@@ -16,9 +16,6 @@ ALTER TABLE align_sync.outbox
 -- accumulate and must not slow them down.
 CREATE INDEX outbox_open_idx ON align_sync.outbox (company_id, id) WHERE status <> 'done';
 CREATE INDEX outbox_blocked_idx ON align_sync.outbox (company_id, blocked_by) WHERE blocked_by IS NOT NULL;
-CREATE INDEX outbox_open_created_idx ON align_sync.outbox (created_at) WHERE status IN ('pending', 'processing');
--- What was last recorded for an entity (changes without old values, resync).
-CREATE INDEX outbox_entity_idx ON align_sync.outbox (company_id, entity_type, entity_id, id);
 DROP INDEX align_sync.outbox_company_status_idx;
 CREATE INDEX outbox_company_status_idx ON align_sync.outbox (company_id, status, id DESC);
 
@@ -55,12 +52,8 @@ ON CONFLICT DO NOTHING;
 
 -- +goose Down
 DROP TABLE align_sync.lanes;
-DROP INDEX align_sync.outbox_open_created_idx;
-DROP INDEX align_sync.outbox_entity_idx;
 DROP INDEX align_sync.outbox_blocked_idx;
 DROP INDEX align_sync.outbox_open_idx;
--- What was last recorded for an entity (changes without old values, resync).
-CREATE INDEX outbox_entity_idx ON align_sync.outbox (company_id, entity_type, entity_id, id);
 DROP INDEX align_sync.outbox_company_status_idx;
 CREATE INDEX outbox_company_status_idx ON align_sync.outbox (company_id, status, id);
 ALTER TABLE align_sync.outbox DROP COLUMN touches, DROP COLUMN started_at, DROP COLUMN blocked_by;
