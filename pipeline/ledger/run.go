@@ -110,7 +110,12 @@ func (l *Ledger) blockers(ctx context.Context, companyID string, runnable []Row)
 
 // fenced runs one statement that writes under the lease: its first
 // parameters are the company, owner and epoch, and it returns whether the
-// lease was held and how many rows it changed.
+// lease was held and how many rows it changed. The check and the write are
+// one statement: a write that starts after another executor's claim has
+// committed is refused. (One that started before commits as if it came
+// first; the lane row is not locked for it, which would cost a write per
+// statement, and every write checks status <> 'done', so the ledger stays
+// consistent either way.)
 func (l *Ledger) fenced(ctx context.Context, ls Lease, write string, args ...any) (int64, error) {
 	sql := `WITH lease AS (SELECT 1 FROM align_sync.lanes
 		       WHERE company_id = $1 AND lease_owner = $2 AND lease_epoch = $3),
