@@ -224,7 +224,7 @@ func endToEnd(b *testing.B, rate, n, latency int) {
 		companies = append(companies, w.seedEngaged(id))
 		w.exec(`UPDATE engagements SET status = 'accepted' WHERE id = $1`, companies[i].engagement)
 	}
-	w.runSink(Config{Slots: 256, AlignRatePerMinute: 1 << 30, StatsInterval: 5 * time.Second})
+	w.runSink(Config{Slots: 256, AlignRatePerMinute: 1 << 30, StatsInterval: 5 * time.Second, SweepInterval: 30 * time.Second})
 	w.waitAllDone(b, 3*n) // project, invite and membership of each
 	w.setLatency(b, latency)
 	since := dbNow(b, w.harness)
