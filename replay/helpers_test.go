@@ -24,29 +24,12 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// keys is a pipeline.Connections handing out the keys the test registered.
-type keys struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (k *keys) APIKey(_ context.Context, companyID string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if key, ok := k.m[companyID]; ok {
-		return key, nil
-	}
-	return "", fmt.Errorf("no key for company %s", companyID)
-}
-
-func (k *keys) MarkError(context.Context, string, string) error { return nil }
-
 // harness feeds a sink through Kafka with hand-made envelopes whose
 // timestamps it controls, so time ranges are exact.
 type harness struct {
 	t      *testing.T
 	env    *testenv.Env
-	keys   *keys
+	keys   *testenv.Keys
 	writer *kafka.Writer
 	lsn    uint64
 	clock  time.Time // the next message's timestamp
@@ -54,7 +37,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	env := testenv.New(t)
-	h := &harness{t: t, env: env, keys: &keys{m: map[string]string{}}, lsn: 1 << 24,
+	h := &harness{t: t, env: env, keys: testenv.NewKeys(), lsn: 1 << 24,
 		clock: time.Now().Add(-time.Hour).Truncate(time.Second)}
 	h.writer = env.CDCWriter(t)
 	return h
@@ -82,9 +65,7 @@ func (h *harness) connect(name string) (string, alignsim.Org) {
 	h.exec(`INSERT INTO companies (id, name) VALUES ($1, $2)`, company, name)
 	h.exec(`INSERT INTO align_sync.connections (company_id, status, api_key_ciphertext, key_last4, organization_id, connected_lsn)
 		VALUES ($1, 'connected', 'x', right($2, 4), $3, '0/0')`, company, org.OrgKey, org.OrganizationID)
-	h.keys.mu.Lock()
-	h.keys.m[company] = org.OrgKey
-	h.keys.mu.Unlock()
+	h.keys.Set(company, org.OrgKey)
 	return company, org
 }
 

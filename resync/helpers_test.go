@@ -2,11 +2,9 @@ package resync
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +18,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// keys is the sink's Connections: the Align keys the test registered.
-type keys struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (k *keys) APIKey(_ context.Context, companyID string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if key, ok := k.m[companyID]; ok {
-		return key, nil
-	}
-	return "", fmt.Errorf("no key for company %s", companyID)
-}
-
-func (k *keys) MarkError(context.Context, string, string) error { return nil }
-
 func testLogger() *slog.Logger {
 	if os.Getenv("ALIGNSYNC_TEST_LOGS") != "" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -46,7 +27,7 @@ func testLogger() *slog.Logger {
 
 // connectCompany inserts a company connected to a fresh Align org since
 // connectedAt (nil: no time recorded).
-func connectCompany(t *testing.T, env *testenv.Env, k *keys, connectedAt *time.Time) (string, alignsim.Org) {
+func connectCompany(t *testing.T, env *testenv.Env, k *testenv.Keys, connectedAt *time.Time) (string, alignsim.Org) {
 	t.Helper()
 	org, err := env.Align.Control.CreateOrg(context.Background(), "org "+uuid.NewString()[:8], true)
 	if err != nil {
@@ -57,15 +38,13 @@ func connectCompany(t *testing.T, env *testenv.Env, k *keys, connectedAt *time.T
 	env.Exec(t, `INSERT INTO align_sync.connections (company_id, status, api_key_ciphertext, key_last4, organization_id, connected_lsn, connected_at)
 		VALUES ($1, 'connected', 'x', right($2, 4), $3, '0/0', $4)`, id, org.OrgKey, org.OrganizationID, connectedAt)
 	if k != nil {
-		k.mu.Lock()
-		k.m[id] = org.OrgKey
-		k.mu.Unlock()
+		k.Set(id, org.OrgKey)
 	}
 	return id, org
 }
 
 // startSink runs the real sink until the test ends.
-func startSink(t *testing.T, env *testenv.Env, k *keys) {
+func startSink(t *testing.T, env *testenv.Env, k *testenv.Keys) {
 	t.Helper()
 	cfg := pipeline.Config{Brokers: env.Kafka.Brokers, AlignBaseURL: env.Align.BaseURL,
 		RetryInterval: 50 * time.Millisecond, StatsInterval: 200 * time.Millisecond}

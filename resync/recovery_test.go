@@ -88,7 +88,7 @@ type people struct{ ada, bob, cyd, dan string }
 func TestLostSlotRecoveryConverges(t *testing.T) {
 	env := testenv.New(t, testenv.WithPostgresSettings("max_slot_wal_keep_size=32MB"))
 	ctx := context.Background()
-	k := &keys{m: map[string]string{}}
+	k := testenv.NewKeys()
 	company, org := connectCompany(t, env, k, nil)
 	startSink(t, env, k)
 	cfg := captureConfig(env)
