@@ -73,7 +73,7 @@ func (sc *scheduler) run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); sc.worker(ctx) }()
 	}
-	for _, f := range []func(context.Context){sc.claimLoop, sc.renewLoop, sc.sweepLoop} {
+	for _, f := range []func(context.Context){sc.claimLoop, sc.renewLoop, sc.sweepLoop, sc.listenLoop} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
@@ -90,26 +90,48 @@ func (sc *scheduler) run(ctx context.Context) {
 	}
 }
 
-// wake is intake's news: these companies have new work.
+// wake is intake's news: these companies have new work. Those this
+// instance does not hold it claims at once.
 func (sc *scheduler) wake(companies []string) {
 	if len(companies) == 0 {
 		return
 	}
 	sc.mu.Lock()
 	for _, c := range companies {
-		l, ok := sc.lanes[c]
-		switch {
-		case !ok:
+		if l, ok := sc.lanes[c]; ok {
+			sc.newWorkLocked(l)
+		} else {
 			sc.wanted[c] = true
-		case l.state == waiting:
-			l.timer.Stop()
-			sc.enqueueLocked(l)
-		case l.state == running:
-			l.dirty = true
 		}
 	}
 	sc.mu.Unlock()
 	sc.pokeClaimer()
+}
+
+// nudge is the news any instance's intake announced on the ledger's work
+// channel (this one's too): a company this instance holds runs at once
+// instead of waiting out its idle hold; the others are left to whoever
+// recorded their work.
+func (sc *scheduler) nudge(companies []string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, c := range companies {
+		if l, ok := sc.lanes[c]; ok {
+			sc.newWorkLocked(l)
+		}
+	}
+}
+
+// newWorkLocked gives a held company with new work a turn: now when it was
+// waiting, after its current turn when it is running.
+func (sc *scheduler) newWorkLocked(l *lane) {
+	switch l.state {
+	case waiting:
+		l.timer.Stop()
+		sc.enqueueLocked(l)
+	case running:
+		l.dirty = true
+	}
 }
 
 func (sc *scheduler) pokeClaimer() {

@@ -173,7 +173,7 @@ func New(cfg Config, pool *pgxpool.Pool, conns Connections, logger *slog.Logger,
 	if err != nil {
 		return nil, fmt.Errorf("opening the sink's pool: %w", err)
 	}
-	s := &Sink{cfg: cfg, pool: own, ledger: ledger.New(own), conns: conns, logger: logger,
+	s := &Sink{cfg: cfg, pool: own, ledger: ledger.NewOrigin(own, cfg.Instance), conns: conns, logger: logger,
 		metrics: newMetrics(reg), limiters: align.NewLimiters(), http: cfg.AlignHTTPClient,
 		skip: map[string]bool{}, clients: newClientCache(), ready: errors.New("not started")}
 	if s.http == nil {

@@ -79,11 +79,19 @@ type Link struct {
 
 // Ledger reads and writes the outbox and the lanes.
 type Ledger struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	origin string // who records through it, as its announcements say
 }
 
 // New returns a ledger on pool.
 func New(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+
+// NewOrigin returns a ledger on pool whose announcements of new work name
+// origin (a sink instance), so that the instance can tell its own from
+// others' (see WorkChannel).
+func NewOrigin(pool *pgxpool.Pool, origin string) *Ledger {
+	return &Ledger{pool: pool, origin: origin}
+}
 
 // Lease is a company claimed by one executor. Epoch fences every write made
 // under it; Version is the company's work version as of the executor's last

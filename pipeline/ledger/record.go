@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,7 +81,7 @@ func (l *Ledger) Record(ctx context.Context, entries []Entry) (Recorded, error) 
 			res.Companies = append(res.Companies, c)
 		}
 		slices.Sort(res.Companies) // a fixed lock order: two intakes never deadlock
-		return markReady(ctx, tx, res.Companies)
+		return l.markReady(ctx, tx, res.Companies)
 	})
 	if err != nil {
 		return Recorded{New: map[string]bool{}}, fmt.Errorf("recording %d operations: %w", len(entries), err)
@@ -88,16 +89,41 @@ func (l *Ledger) Record(ctx context.Context, entries []Entry) (Recorded, error) 
 	return res, nil
 }
 
-// markReady marks companies as having work from now, bumping their version.
-func markReady(ctx context.Context, tx pgx.Tx, companies []string) error {
+// WorkChannel is the PostgreSQL notification channel on which Record
+// announces, at commit, the companies it recorded new work for: each
+// notification is the ledger's origin ("" unless made by NewOrigin), a
+// space, and a comma-separated list of company ids. Every sink instance
+// listens, so the one holding a company's lease hears of work another
+// instance recorded.
+const WorkChannel = "alignsync_work"
+
+// notifyChunk keeps a notification's payload under PostgreSQL's 8,000 bytes
+// (a company id and its comma are 37; the origin is an instance name).
+const notifyChunk = 200
+
+// ParseWork reads a WorkChannel notification: who recorded the work, and
+// for which companies.
+func ParseWork(payload string) (origin string, companies []string) {
+	origin, list, _ := strings.Cut(payload, " ")
+	return origin, strings.Split(list, ",")
+}
+
+// markReady marks companies as having work from now, bumping their version,
+// and announces them on WorkChannel when the transaction commits.
+func (l *Ledger) markReady(ctx context.Context, tx pgx.Tx, companies []string) error {
 	if len(companies) == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `
-		INSERT INTO align_sync.lanes (company_id, ready_at, work_version)
-		SELECT c, now(), 1 FROM unnest($1::uuid[]) AS c
-		ON CONFLICT (company_id) DO UPDATE
-		   SET ready_at = now(), work_version = align_sync.lanes.work_version + 1`, companies)
+		WITH marked AS (
+		     INSERT INTO align_sync.lanes (company_id, ready_at, work_version)
+		     SELECT c, now(), 1 FROM unnest($1::uuid[]) AS c
+		     ON CONFLICT (company_id) DO UPDATE
+		        SET ready_at = now(), work_version = align_sync.lanes.work_version + 1
+		     RETURNING company_id)
+		SELECT pg_notify($2, $4 || ' ' || string_agg(company_id::text, ','))
+		  FROM (SELECT company_id, (row_number() OVER (ORDER BY company_id) - 1) / $3 AS chunk FROM marked) m
+		 GROUP BY chunk`, companies, WorkChannel, notifyChunk, l.origin)
 	return wrap(err, "marking %d companies ready", len(companies))
 }
 
