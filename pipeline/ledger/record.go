@@ -109,7 +109,12 @@ func ParseWork(payload string) (origin string, companies []string) {
 }
 
 // markReady marks companies as having work from now, bumping their version,
-// and announces them on WorkChannel when the transaction commits.
+// and announces them on WorkChannel when the transaction commits. A
+// listener that stops reading (a paused process whose connection stays
+// open) holds PostgreSQL's notification queue, and a full queue would fail
+// the commit: past half full, nothing is announced, and the instances fall
+// back to their idle holds ending (PostgreSQL's log names the backend that
+// lags).
 func (l *Ledger) markReady(ctx context.Context, tx pgx.Tx, companies []string) error {
 	if len(companies) == 0 {
 		return nil
@@ -123,6 +128,7 @@ func (l *Ledger) markReady(ctx context.Context, tx pgx.Tx, companies []string) e
 		     RETURNING company_id)
 		SELECT pg_notify($2, $4 || ' ' || string_agg(company_id::text, ','))
 		  FROM (SELECT company_id, (row_number() OVER (ORDER BY company_id) - 1) / $3 AS chunk FROM marked) m
+		 WHERE pg_notification_queue_usage() < 0.5
 		 GROUP BY chunk`, companies, WorkChannel, notifyChunk, l.origin)
 	return wrap(err, "marking %d companies ready", len(companies))
 }
