@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -23,37 +22,22 @@ func BenchmarkMachineCPUAtRate(b *testing.B) {
 
 func machineCPU(b *testing.B, rate, n int, sink bool) {
 	w := newWorld(b)
-	var companies []fixture
-	for i := 0; i < n; i++ {
-		id, _ := w.connectCompany(fmt.Sprintf("Load %03d", i))
-		companies = append(companies, w.seedEngaged(id))
-		w.exec(`UPDATE engagements SET status = 'accepted' WHERE id = $1`, companies[i].engagement)
-	}
+	companies := w.engagedCompanies(n)
 	if sink {
-		w.runSink(Config{Slots: 256, AlignRatePerMinute: 1 << 30, StatsInterval: 5 * time.Second, SweepInterval: 30 * time.Second})
-		w.waitAllDone(b, 3*n)
+		w.runLoadedSink(b, n)
 		w.setLatency(b, 100)
 	}
 	time.Sleep(3 * time.Second) // let the setup's work settle
 	b.ResetTimer()
 	busy0, total0 := machineTicks(b)
 	start := time.Now()
-	const seconds = 30
-	for i := 0; i < rate*seconds; i++ {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
-		c := companies[i%len(companies)]
-		go func() {
-			_, _ = w.env.Pool.Exec(context.Background(), `INSERT INTO time_entries
-				(company_id, engagement_id, project_id, talent_id, work_date, minutes)
-				VALUES ($1, $2, $3, $4, '2026-11-20', $5)`, c.company, c.engagement, c.project, c.talent, 15+i%200)
-		}()
-	}
+	offered := w.insertAtRate(b, companies, rate, 30)
 	busy1, total1 := machineTicks(b)
 	b.StopTimer()
 	busy := 100 * float64(busy1-busy0) / float64(total1-total0)
 	b.ReportMetric(busy, "busy-%")
-	b.Logf("%d inserts/s over %d companies for %s, sink running: %v: the machine's CPUs were busy %.0f %% of the time",
-		rate, n, time.Since(start).Round(time.Second), sink, busy)
+	b.Logf("%d inserts/s (offered: %.0f/s) over %d companies for %s, sink running: %v: the machine's CPUs were busy %.0f %% of the time",
+		rate, offered, n, time.Since(start).Round(time.Second), sink, busy)
 }
 
 // machineTicks reads the machine's CPU time from /proc/stat: busy (all but

@@ -216,24 +216,32 @@ func BenchmarkEndToEndAtRate(b *testing.B) {
 	}
 }
 
-func endToEnd(b *testing.B, rate, n, latency int) {
-	w := newWorld(b)
-	var companies []fixture
+// engagedCompanies connects n companies, each with a project and an accepted
+// engagement.
+func (w *world) engagedCompanies(n int) []fixture {
+	companies := make([]fixture, 0, n)
 	for i := 0; i < n; i++ {
-		id, _ := w.connectCompany(fmt.Sprintf("Latency %03d", i))
+		id, _ := w.connectCompany(fmt.Sprintf("Load %03d", i))
 		companies = append(companies, w.seedEngaged(id))
 		w.exec(`UPDATE engagements SET status = 'accepted' WHERE id = $1`, companies[i].engagement)
 	}
+	return companies
+}
+
+// runLoadedSink runs the sink the rate benchmarks use and waits until the
+// companies' setup is synced.
+func (w *world) runLoadedSink(b *testing.B, companies int) {
 	w.runSink(Config{Slots: 256, AlignRatePerMinute: 1 << 30, StatsInterval: 5 * time.Second, SweepInterval: 30 * time.Second})
-	w.waitAllDone(b, 3*n) // project, invite and membership of each
-	w.setLatency(b, latency)
-	since := dbNow(b, w.harness)
-	const seconds = 30
+	w.waitAllDone(b, 3*companies) // project, invite and membership of each
+}
+
+// insertAtRate inserts rate time entries a second for seconds, round robin
+// over companies, and returns the rate it really offered. The i-th insert
+// starts at start + i/rate, in its own goroutine, so that neither a slow
+// commit nor a late wake-up of this loop lowers the rate (a time.Ticker
+// drops the ticks its receiver misses).
+func (w *world) insertAtRate(b *testing.B, companies []fixture, rate, seconds int) float64 {
 	var failed atomic.Int64
-	b.ResetTimer()
-	// The i-th insert starts at start + i/rate, in its own goroutine, so that
-	// neither a slow commit nor a late wake-up of this loop lowers the rate
-	// (a time.Ticker drops the ticks its receiver misses).
 	start := time.Now()
 	for i := 0; i < rate*seconds; i++ {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
@@ -250,6 +258,18 @@ func endToEnd(b *testing.B, rate, n, latency int) {
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d inserts failed", n)
 	}
+	return offered
+}
+
+func endToEnd(b *testing.B, rate, n, latency int) {
+	w := newWorld(b)
+	companies := w.engagedCompanies(n)
+	w.runLoadedSink(b, n)
+	w.setLatency(b, latency)
+	since := dbNow(b, w.harness)
+	const seconds = 30
+	b.ResetTimer()
+	offered := w.insertAtRate(b, companies, rate, seconds)
 	generated := time.Now()
 	w.waitCreated(b, since, rate*seconds)
 	b.StopTimer()
