@@ -1,11 +1,8 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -78,39 +75,7 @@ type connectionView struct {
 // adminAPI calls serve's admin API for a company as Illumera's admin would,
 // with the demo's platform-admin token, and decodes the answer into out.
 func (w *world) adminAPI(ctx context.Context, method, companyID, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, w.serveURL+"/api/companies/"+companyID+"/align"+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+w.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("admin API %s %s answered %d %s: %s", method, path, resp.StatusCode, e.Error.Code, e.Error.Message)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decoding the admin API's answer to %s %s: %w", method, path, err)
-	}
-	return nil
+	return admin.CallConnectionAPI(ctx, w.serveURL, w.token, method, companyID, path, in, out)
 }
 
 func (w *world) printURLs(companies []company) error {

@@ -1,13 +1,10 @@
 package systemtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/illumera/alignsync/admin"
 	"github.com/illumera/alignsync/alignsim"
 	"github.com/illumera/alignsync/internal/testenv"
 )
@@ -198,36 +196,7 @@ func (c *cluster) adminToken() string {
 // adminAPI calls serve's admin API on a company with the platform admin's
 // token and decodes a 200 answer into out.
 func (c *cluster) adminAPI(ctx context.Context, method, companyID, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.serveURL+"/api/companies/"+companyID+"/align"+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("calling %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("decoding the answer to %s %s: %w", method, path, err)
-	}
-	return nil
+	return admin.CallConnectionAPI(ctx, c.serveURL, c.token, method, companyID, path, in, out)
 }
 
 func (c *cluster) get(path string) int {
