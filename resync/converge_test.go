@@ -33,7 +33,7 @@ type illumera struct {
 
 func readIllumera(ctx context.Context, env *testenv.Env, companyID string) (illumera, error) {
 	w := illumera{projects: map[string]string{}, active: map[string]bool{}, talent: map[string]bool{}, members: map[string]bool{}, entries: map[string]string{}}
-	err := each(ctx, env, `SELECT id::text, title, status FROM projects WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
+	err := testenv.EachRow(ctx, env.Pool, `SELECT id::text, title, status FROM projects WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
 		var id, title, status string
 		err := r.Scan(&id, &title, &status)
 		w.projects[id], w.active[id] = title+"/"+alignStatus(status), status == "active"
@@ -42,7 +42,7 @@ func readIllumera(ctx context.Context, env *testenv.Env, companyID string) (illu
 	if err != nil {
 		return w, err
 	}
-	err = each(ctx, env, `SELECT project_id::text, talent_id::text, status FROM engagements WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
+	err = testenv.EachRow(ctx, env.Pool, `SELECT project_id::text, talent_id::text, status FROM engagements WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
 		var project, talent, status string
 		err := r.Scan(&project, &talent, &status)
 		switch status {
@@ -57,27 +57,13 @@ func readIllumera(ctx context.Context, env *testenv.Env, companyID string) (illu
 	if err != nil {
 		return w, err
 	}
-	return w, each(ctx, env, `SELECT id::text, minutes, status FROM time_entries WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
+	return w, testenv.EachRow(ctx, env.Pool, `SELECT id::text, minutes, status FROM time_entries WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
 		var id, status string
 		var minutes int
 		err := r.Scan(&id, &minutes, &status)
 		w.entries[id] = fmt.Sprintf("%d/%s", minutes, status)
 		return err
 	})
-}
-
-func each(ctx context.Context, env *testenv.Env, sql, arg string, scan func(pgx.Rows) error) error {
-	rows, err := env.Pool.Query(ctx, sql, arg)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // compare says how the Align org differs from the company in Illumera:

@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/illumera/alignsync/internal/testenv"
 )
 
 // illumera is one company's rows as the comparison needs them.
@@ -27,7 +29,7 @@ type entryRow struct {
 
 func readIllumera(ctx context.Context, pool *pgxpool.Pool, companyID string) (*illumera, error) {
 	il := &illumera{talent: map[string]string{}}
-	err := query(ctx, pool, `SELECT id::text, title, status FROM projects WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
+	err := testenv.EachRow(ctx, pool, `SELECT id::text, title, status FROM projects WHERE company_id = $1`, companyID, func(r pgx.Rows) error {
 		var p projectRow
 		if err := r.Scan(&p.ID, &p.Title, &p.Status); err != nil {
 			return err
@@ -38,7 +40,7 @@ func readIllumera(ctx context.Context, pool *pgxpool.Pool, companyID string) (*i
 	if err != nil {
 		return nil, err
 	}
-	err = query(ctx, pool, `SELECT e.id::text, e.project_id::text, e.talent_id::text, e.status, t.email
+	err = testenv.EachRow(ctx, pool, `SELECT e.id::text, e.project_id::text, e.talent_id::text, e.status, t.email
 		FROM engagements e JOIN talent t ON t.id = e.talent_id WHERE e.company_id = $1`, companyID, func(r pgx.Rows) error {
 		var e engagementRow
 		var email string
@@ -52,7 +54,7 @@ func readIllumera(ctx context.Context, pool *pgxpool.Pool, companyID string) (*i
 	if err != nil {
 		return nil, err
 	}
-	err = query(ctx, pool, `SELECT id::text, project_id::text, talent_id::text, work_date::text, coalesce(description, ''),
+	err = testenv.EachRow(ctx, pool, `SELECT id::text, project_id::text, talent_id::text, work_date::text, coalesce(description, ''),
 		status, coalesce(rejection_reason, ''), coalesce(adjustment_of::text, ''), minutes FROM time_entries WHERE company_id = $1`,
 		companyID, func(r pgx.Rows) error {
 			var e entryRow
@@ -63,20 +65,6 @@ func readIllumera(ctx context.Context, pool *pgxpool.Pool, companyID string) (*i
 			return nil
 		})
 	return il, err
-}
-
-func query(ctx context.Context, pool *pgxpool.Pool, sql, arg string, scan func(pgx.Rows) error) error {
-	rows, err := pool.Query(ctx, sql, arg)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // ledgerState is what alignsync itself holds for a company: its operations
@@ -93,7 +81,7 @@ type ledgerState struct {
 
 func readLedger(ctx context.Context, pool *pgxpool.Pool, companyID string) (*ledgerState, error) {
 	ls := &ledgerState{ops: map[string]int{}, deliveries: map[string]int{}, deliveryIDs: map[string]bool{}}
-	err := query(ctx, pool, `SELECT status, count(*), count(*) FILTER (WHERE attempts > 1), coalesce(max(attempts), 0)
+	err := testenv.EachRow(ctx, pool, `SELECT status, count(*), count(*) FILTER (WHERE attempts > 1), coalesce(max(attempts), 0)
 		FROM align_sync.outbox WHERE company_id = $1 GROUP BY status`, companyID, func(r pgx.Rows) error {
 		var status string
 		var n, retried, maxA int
@@ -106,7 +94,7 @@ func readLedger(ctx context.Context, pool *pgxpool.Pool, companyID string) (*led
 	if err != nil {
 		return nil, err
 	}
-	err = query(ctx, pool, `SELECT op || ' ' || entity_id || ': ' || coalesce(last_error, '') FROM align_sync.outbox
+	err = testenv.EachRow(ctx, pool, `SELECT op || ' ' || entity_id || ': ' || coalesce(last_error, '') FROM align_sync.outbox
 		WHERE company_id = $1 AND status = 'failed' ORDER BY id LIMIT 3`, companyID, func(r pgx.Rows) error {
 		var s string
 		if err := r.Scan(&s); err != nil {
@@ -118,7 +106,7 @@ func readLedger(ctx context.Context, pool *pgxpool.Pool, companyID string) (*led
 	if err != nil {
 		return nil, err
 	}
-	err = query(ctx, pool, `SELECT delivery_id, status, repaired FROM align_sync.webhook_deliveries WHERE company_id = $1`,
+	err = testenv.EachRow(ctx, pool, `SELECT delivery_id, status, repaired FROM align_sync.webhook_deliveries WHERE company_id = $1`,
 		companyID, func(r pgx.Rows) error {
 			var id, status string
 			var repaired bool
