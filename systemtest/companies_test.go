@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,25 +72,11 @@ type managers struct {
 var rejectionReasons = []string{"Wrong project code", "Hours exceed the approved estimate", "Missing task description"}
 
 func (m *managers) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for i, c := range m.companies {
-		rng := rand.New(rand.NewPCG(m.seed, 1000+uint64(i)))
-		wg.Go(func() {
-			tick := time.NewTicker(m.every)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				for _, status := range []string{"submitted", "approved", "locked"} {
-					m.manage(ctx, c, status, rng)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	everyCompany(ctx, m.companies, m.every, m.seed, 1000, func(c company, rng *rand.Rand) {
+		for _, status := range []string{"submitted", "approved", "locked"} {
+			m.manage(ctx, c, status, rng)
+		}
+	})
 }
 
 // manage acts on the first page of the organization's entries in status.

@@ -31,11 +31,24 @@ type workload struct {
 
 // run acts for every company until ctx ends.
 func (w *workload) run(ctx context.Context) {
+	everyCompany(ctx, w.companies, w.every, w.seed, 0, func(c company, rng *rand.Rand) {
+		if err := w.act(ctx, c, rng); err != nil && ctx.Err() == nil {
+			w.failure(fmt.Errorf("company %s: %w", c.Name, err))
+		}
+	})
+}
+
+// everyCompany calls act for each company, concurrently, every interval until
+// ctx ends, each company with its own random stream (seed, stream + its
+// index), so that a seed replays the same choices.
+func everyCompany(ctx context.Context, companies []company, every time.Duration, seed, stream uint64,
+	act func(company, *rand.Rand),
+) {
 	var wg sync.WaitGroup
-	for i, c := range w.companies {
-		rng := rand.New(rand.NewPCG(w.seed, uint64(i)))
+	for i, c := range companies {
+		rng := rand.New(rand.NewPCG(seed, stream+uint64(i)))
 		wg.Go(func() {
-			tick := time.NewTicker(w.every)
+			tick := time.NewTicker(every)
 			defer tick.Stop()
 			for {
 				select {
@@ -43,9 +56,7 @@ func (w *workload) run(ctx context.Context) {
 					return
 				case <-tick.C:
 				}
-				if err := w.act(ctx, c, rng); err != nil && ctx.Err() == nil {
-					w.failure(fmt.Errorf("company %s: %w", c.Name, err))
-				}
+				act(c, rng)
 			}
 		})
 	}
